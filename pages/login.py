@@ -1,0 +1,25 @@
+import streamlit as st
+
+from ui.auth import is_researcher, log_in, log_out
+
+st.title("Researcher login")
+
+if is_researcher():
+    st.success("You are logged in as a researcher. The researcher pages are in the sidebar.")
+    if st.button("Log out"):
+        log_out()
+        st.rerun()
+    st.stop()
+
+st.caption(
+    "The password comes from RESEARCHER_PASSWORD, or from .streamlit/secrets.toml, "
+    "or was generated on the first start: the server's console says in which file."
+)
+with st.form("login"):
+    attempt = st.text_input("Password", type="password")
+    submitted = st.form_submit_button("Log in")
+if submitted:
+    if log_in(attempt):
+        st.rerun()
+    else:
+        st.error("Wrong password.")

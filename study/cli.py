@@ -1,0 +1,54 @@
+"""`python -m study ...`: the command line. Each command group lives in
+study/commands/<name>.py with a register(subparsers) function; this file only
+assembles them and turns a StudyError into one line on stderr and exit code 2."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+from study.errors import StudyError
+
+# Command modules, in the order `--help` lists them.
+COMMAND_MODULES = ["data"]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse prints its usage block on a bad argument; we print one line."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="python -m study",
+        description="CIFAKE human-vs-model study: data, survey, models, experiments.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"study.commands.{name}").register(sub)
+    return parser
+
+
+def emit(result: dict, as_json: bool, lines: list[str]) -> None:
+    """Print a command's result: one JSON object on stdout, or readable lines."""
+    if as_json:
+        print(json.dumps(result, default=str))
+    else:
+        print("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except StudyError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
