@@ -21,6 +21,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 run: install
+	$(PY) -m study init
 	$(PY) -m streamlit run streamlit_app.py --server.port 8501
 
 test: install-test

@@ -9,6 +9,7 @@ import secrets
 import sys
 import threading
 import time
+import tomllib
 from pathlib import Path
 
 from study.config import ensure_home, get_settings
@@ -22,10 +23,21 @@ def secret_path() -> Path:
     return get_settings().home / SECRET_FILE
 
 
+def secret_from_project_toml() -> str | None:
+    """RESEARCHER_PASSWORD from ./.streamlit/secrets.toml, for callers outside Streamlit."""
+    path = Path(".streamlit") / "secrets.toml"
+    try:
+        value = tomllib.loads(path.read_text()).get("RESEARCHER_PASSWORD")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return str(value) if value else None
+
+
 def researcher_secret(from_secrets_toml: str | None = None) -> str:
     env = os.environ.get("RESEARCHER_PASSWORD")
     if env:
         return env
+    from_secrets_toml = from_secrets_toml or secret_from_project_toml()
     if from_secrets_toml:
         return from_secrets_toml
     path = secret_path()
