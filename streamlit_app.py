@@ -19,13 +19,13 @@ def _prepare_once() -> None:
 
 _prepare_once()
 
-survey = st.Page("pages/survey.py", title="Survey", icon="🖼️", default=True)
-login = st.Page("pages/login.py", title="Researcher login", icon="🔑", url_path="login")
+survey = st.Page("app_pages/survey.py", title="Survey", icon="🖼️", default=True)
+login = st.Page("app_pages/login.py", title="Researcher login", icon="🔑", url_path="login")
 
 if is_researcher():
     researcher_pages = [
-        st.Page("pages/setup.py", title="Setup", icon="🛠️", url_path="setup"),
-        st.Page("pages/survey_admin.py", title="Survey sets", icon="🗂️", url_path="survey-sets"),
+        st.Page("app_pages/setup.py", title="Setup", icon="🛠️", url_path="setup"),
+        st.Page("app_pages/survey_admin.py", title="Survey sets", icon="🗂️", url_path="survey-sets"),
     ]
     page = st.navigation(
         {"Participants": [survey], "Researcher": researcher_pages, "Account": [login]},

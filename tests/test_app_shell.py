@@ -19,22 +19,22 @@ def _titles(at) -> list[str]:
 
 
 def _assert_setup_refused(at) -> None:
-    """The researcher pages are not in a participant's navigation; should a page
-    still be reached (AppTest also knows the files in pages/), its gate refuses."""
-    try:
-        at.switch_page("pages/setup.py")
-    except ValueError:
-        return
-    at.run()
-    assert not at.exception
-    assert "Setup" not in _titles(at)
-    assert any("for researchers" in e.value for e in at.error)
+    """The researcher pages are not registered in a participant's navigation."""
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("app_pages/setup.py")
+
+
+def test_no_pages_folder_beside_the_entry_point():
+    # Streamlit runs the files of a `pages/` folder beside the entry point as
+    # pages of their own (bypassing st.navigation and its login gate) until the
+    # entry point has run once in the process; so our pages live in app_pages/.
+    assert not (REPO / "pages").exists()
 
 
 def _researcher_app(monkeypatch, password="correct horse"):
     monkeypatch.setenv("RESEARCHER_PASSWORD", password)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/login.py").run()
+    at.switch_page("app_pages/login.py").run()
     return at
 
 
@@ -51,7 +51,7 @@ def test_participant_cannot_reach_a_researcher_page(monkeypatch):
 
 
 def test_researcher_page_opened_directly_refuses_without_login():
-    at = AppTest.from_file(str(REPO / "pages/setup.py"), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(REPO / "app_pages/setup.py"), default_timeout=TIMEOUT).run()
     assert "Setup" not in _titles(at)
     assert any("for researchers" in e.value for e in at.error)
 
@@ -69,7 +69,7 @@ def test_researcher_reaches_setup_after_login(monkeypatch):
     at.text_input[0].input("correct horse")
     at.button[0].click().run()
     assert not at.error
-    at.switch_page("pages/setup.py").run()
+    at.switch_page("app_pages/setup.py").run()
     assert not at.exception
     assert "Setup" in _titles(at)
     # Before CIFAKE is prepared the Setup page says the app serves the demo pool.

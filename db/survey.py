@@ -1,0 +1,228 @@
+"""Queries for survey sets, participants, shown images and answers (db/schema.py).
+
+Reads take an Engine. Writes that must decide and write atomically (an answer
+is validated against the participant's progress in the same transaction that
+stores it) take the Connection of a `write_transaction`, so the rules live in
+study/ and the SQL lives here. Rows come back as SQLAlchemy Rows (attribute access).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, Row, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from db.engine import writer
+from db.schema import Answer, Participant, ShownImage, SurveyImage, SurveySet, utcnow
+
+sets = SurveySet.__table__
+images = SurveyImage.__table__
+participants = Participant.__table__
+shown = ShownImage.__table__
+answers = Answer.__table__
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One committed-or-nothing transaction holding SQLite's write lock from BEGIN."""
+    with writer(engine).begin() as conn:
+        yield conn
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands DateTime(timezone=True) back naive; we only ever store UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _insert(conn: Connection, table):
+    """INSERT that can say ON CONFLICT DO NOTHING on both SQLite and PostgreSQL."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+# --- sets ---------------------------------------------------------------------
+
+def get_set(engine_or_conn, set_id: int) -> Row | None:
+    return _one(engine_or_conn, select(sets).where(sets.c.id == set_id))
+
+
+def get_open_set(engine_or_conn) -> Row | None:
+    return _one(engine_or_conn, select(sets).where(sets.c.status == "open"))
+
+
+def any_set(engine_or_conn) -> bool:
+    return _one(engine_or_conn, select(sets.c.id).limit(1)) is not None
+
+
+def list_sets(engine: Engine) -> list[Row]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(sets).order_by(sets.c.id.desc())))
+
+
+def insert_set(conn: Connection, values: dict, image_rows: list[tuple[str, int]]) -> int:
+    """A new set (status from values) with its images in pool order; returns its id."""
+    set_id = conn.execute(sets.insert().values(created_at=utcnow(), **values)).inserted_primary_key[0]
+    conn.execute(
+        images.insert(),
+        [
+            {"set_id": set_id, "image_id": image_id, "label": int(label), "pool_position": i}
+            for i, (image_id, label) in enumerate(image_rows)
+        ],
+    )
+    return set_id
+
+
+def set_status(conn: Connection, set_id: int, status: str) -> None:
+    stamp = {"open": {"opened_at": utcnow(), "closed_at": None}, "closed": {"closed_at": utcnow()}}
+    conn.execute(sets.update().where(sets.c.id == set_id).values(status=status, **stamp.get(status, {})))
+
+
+def set_consent_text(conn: Connection, set_id: int, consent_text: str) -> None:
+    conn.execute(sets.update().where(sets.c.id == set_id).values(consent_text=consent_text))
+
+
+def set_images(engine_or_conn, set_id: int) -> list[Row]:
+    query = select(images).where(images.c.set_id == set_id).order_by(images.c.pool_position)
+    return _all(engine_or_conn, query)
+
+
+def set_counts(engine_or_conn, set_id: int) -> dict[str, int]:
+    """participants started (consented), completed, and answers stored for one set."""
+    started = select(func.count()).select_from(participants).where(participants.c.set_id == set_id)
+    completed = started.where(participants.c.completed_at.is_not(None))
+    n_answers = (
+        select(func.count())
+        .select_from(answers.join(participants, answers.c.participant_id == participants.c.id))
+        .where(participants.c.set_id == set_id)
+    )
+    return {
+        "participants": _scalar(engine_or_conn, started),
+        "completed": _scalar(engine_or_conn, completed),
+        "answers": _scalar(engine_or_conn, n_answers),
+    }
+
+
+# --- participants ---------------------------------------------------------------
+
+def participant_by_token(engine_or_conn, token: str) -> Row | None:
+    return _one(engine_or_conn, select(participants).where(participants.c.token == token))
+
+
+def participant_by_prolific(engine_or_conn, set_id: int, prolific_pid: str) -> Row | None:
+    query = select(participants).where(
+        participants.c.set_id == set_id, participants.c.prolific_pid == prolific_pid
+    )
+    return _one(engine_or_conn, query)
+
+
+def insert_participant(conn: Connection, values: dict) -> int | None:
+    """The new participant's id, or None when (set, PROLIFIC_PID) already exists."""
+    statement = _insert(conn, participants).values(consented_at=utcnow(), **values)
+    result = conn.execute(statement.on_conflict_do_nothing().returning(participants.c.id))
+    return result.scalar_one_or_none()
+
+
+def update_participant(conn: Connection, participant_id: int, **values) -> None:
+    conn.execute(participants.update().where(participants.c.id == participant_id).values(**values))
+
+
+# --- shown images and answers ---------------------------------------------------
+
+def record_shown(conn: Connection, participant_id: int, position: int) -> datetime:
+    """The FIRST time this position was shown to this participant (kept on reloads)."""
+    statement = _insert(conn, shown).values(participant_id=participant_id, position=position, shown_at=utcnow())
+    conn.execute(statement.on_conflict_do_nothing())
+    return shown_at(conn, participant_id, position)
+
+
+def shown_at(engine_or_conn, participant_id: int, position: int) -> datetime | None:
+    query = select(shown.c.shown_at).where(
+        shown.c.participant_id == participant_id, shown.c.position == position
+    )
+    value = _scalar(engine_or_conn, query)
+    return as_utc(value) if value is not None else None
+
+
+def insert_answer(conn: Connection, values: dict) -> bool:
+    """True if this call stored the answer; False if one was already there (kept as is)."""
+    statement = _insert(conn, answers).values(**values).on_conflict_do_nothing()
+    return conn.execute(statement.returning(answers.c.id)).scalar_one_or_none() is not None
+
+
+def answer_at(engine_or_conn, participant_id: int, position: int) -> Row | None:
+    query = select(answers).where(answers.c.participant_id == participant_id, answers.c.position == position)
+    return _one(engine_or_conn, query)
+
+
+def answers_of(engine_or_conn, participant_id: int) -> list[Row]:
+    query = select(answers).where(answers.c.participant_id == participant_id).order_by(answers.c.position)
+    return _all(engine_or_conn, query)
+
+
+def count_answers(engine_or_conn, participant_id: int) -> int:
+    query = select(func.count()).select_from(answers).where(answers.c.participant_id == participant_id)
+    return _scalar(engine_or_conn, query)
+
+
+def labels_of(engine_or_conn, set_id: int, image_ids: list[str]) -> dict[str, int]:
+    query = select(images.c.image_id, images.c.label).where(
+        images.c.set_id == set_id, images.c.image_id.in_(image_ids)
+    )
+    return {row.image_id: int(row.label) for row in _all(engine_or_conn, query)}
+
+
+def export_rows(engine: Engine, set_id: int) -> list[Row]:
+    """Every answer of a set joined with its participant and the image's label."""
+    query = (
+        select(
+            participants.c.id.label("participant_id"),
+            participants.c.prolific_pid,
+            participants.c.study_id,
+            participants.c.session_id,
+            participants.c.age_band,
+            participants.c.ai_exposure,
+            participants.c.is_simulated,
+            participants.c.completed_at,
+            answers.c.position,
+            answers.c.image_id,
+            images.c.label,
+            answers.c.answer,
+            answers.c.correct,
+            answers.c.confidence,
+            answers.c.response_ms,
+            answers.c.shown_at,
+            answers.c.answered_at,
+        )
+        .select_from(
+            answers.join(participants, answers.c.participant_id == participants.c.id).join(
+                images, (images.c.set_id == participants.c.set_id) & (images.c.image_id == answers.c.image_id)
+            )
+        )
+        .where(participants.c.set_id == set_id)
+        .order_by(participants.c.id, answers.c.position)
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(query))
+
+
+# --- helpers: accept an Engine (own short read) or a Connection (inside a transaction)
+
+def _run(engine_or_conn, fn):
+    if isinstance(engine_or_conn, Connection):
+        return fn(engine_or_conn)
+    with engine_or_conn.connect() as conn:
+        return fn(conn)
+
+
+def _one(engine_or_conn, query) -> Row | None:
+    return _run(engine_or_conn, lambda conn: conn.execute(query).first())
+
+
+def _all(engine_or_conn, query) -> list[Row]:
+    return _run(engine_or_conn, lambda conn: list(conn.execute(query)))
+
+
+def _scalar(engine_or_conn, query):
+    return _run(engine_or_conn, lambda conn: conn.execute(query).scalar())

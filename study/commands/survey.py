@@ -1,0 +1,138 @@
+"""`python -m study survey create|status|open|close|export`: the researcher's survey sets."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from study.cli import emit
+from study.errors import StudyError
+
+
+def register(subparsers) -> None:
+    survey = subparsers.add_parser("survey", help="create, open, close and export participant survey sets")
+    sub = survey.add_subparsers(dest="survey_command", metavar="ACTION", parser_class=type(survey))
+    sub.required = True
+
+    create = sub.add_parser("create", help="draw a balanced, duplicate-free set from the active dataset")
+    create.add_argument("--size", type=int, default=15, help="images per participant (default 15)")
+    create.add_argument("--seed", type=int, required=True, help="random seed of the draw (and of each order)")
+    create.add_argument("--pool", type=int, help="draw each participant's images from a pool of this many")
+    create.add_argument("--split", default="test", help="dataset split to draw from (default test)")
+    create.add_argument("--name", help="a name for the set (default describes it)")
+    create.add_argument("--open", action=argparse.BooleanOptionalAction, default=True,
+                        help="open it for participants now (default) or keep it as a draft")
+    create.add_argument("--close-current", action="store_true",
+                        help="close the open set even though people have answered it")
+    create.add_argument("--json", action="store_true", help="print one JSON object")
+    create.set_defaults(handler=create_command)
+
+    status = sub.add_parser("status", help="the open set: participants started/completed, answers")
+    status.add_argument("--all", action="store_true", help="list every set, not only the open one")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.set_defaults(handler=status_command)
+
+    open_ = sub.add_parser("open", help="open a draft or closed set (closes the open one)")
+    open_.add_argument("set_id", type=int)
+    open_.add_argument("--close-current", action="store_true",
+                       help="close the open set even though people have answered it")
+    open_.add_argument("--json", action="store_true", help="print one JSON object")
+    open_.set_defaults(handler=open_command)
+
+    close = sub.add_parser("close", help="close the open set (answers are kept)")
+    close.add_argument("--set", dest="set_id", type=int, help="close this set instead of the open one")
+    close.add_argument("--json", action="store_true", help="print one JSON object")
+    close.set_defaults(handler=close_command)
+
+    export = sub.add_parser("export", help="write a set's answers as CSV plus a data dictionary (.txt)")
+    export.add_argument("--set", dest="set_id", type=int, help="the set (default: the open one)")
+    export.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    export.add_argument("--json", action="store_true", help="print one JSON object")
+    export.set_defaults(handler=export_command)
+
+
+def _database():
+    from db import open_database
+    from study.config import ensure_home
+
+    return open_database(ensure_home().database_url)
+
+
+def _line(info) -> str:
+    design = f"pool of {info.pool_size}" if info.design == "pool" else "same images for everyone"
+    demo = "  [demo — synthetic images, not CIFAKE]" if info.is_demo else ""
+    return (
+        f"set {info.id} ({info.status}): {info.name}; {info.size} images, {design}, split {info.split}, "
+        f"seed {info.seed}; participants {info.participants} started, {info.completed} completed; "
+        f"{info.answers} answers{demo}"
+    )
+
+
+def create_command(args) -> int:
+    from study.active import active_dataset
+    from study.survey_sets import create_set
+
+    engine = _database()
+    info = create_set(
+        engine, active_dataset(engine), size=args.size, seed=args.seed, split=args.split, pool=args.pool,
+        open_now=args.open, close_current=args.close_current, name=args.name,
+    )
+    emit(info.as_dict(), args.json, [f"created {_line(info)}"])
+    return 0
+
+
+def status_command(args) -> int:
+    from study.survey_sets import all_summaries, open_summary
+
+    engine = _database()
+    if args.all:
+        infos = all_summaries(engine)
+        emit({"sets": [i.as_dict() for i in infos]}, args.json, [_line(i) for i in infos] or ["no survey sets yet"])
+        return 0
+    info = open_summary(engine)
+    lines = [_line(info)] if info else [
+        "no survey set is open (the app opens a demo set on first visit until CIFAKE is prepared; "
+        "create one with `python -m study survey create --seed S`)"
+    ]
+    emit({"open": info.as_dict() if info else None}, args.json, lines)
+    return 0
+
+
+def open_command(args) -> int:
+    from study.survey_sets import open_set
+
+    info = open_set(_database(), args.set_id, close_current=args.close_current)
+    emit(info.as_dict(), args.json, [f"opened {_line(info)}"])
+    return 0
+
+
+def close_command(args) -> int:
+    from study.survey_sets import close_set
+
+    info = close_set(_database(), args.set_id)
+    emit(info.as_dict(), args.json, [f"closed {_line(info)}"])
+    return 0
+
+
+def export_command(args) -> int:
+    from study.survey_export import answers_csv, data_dictionary
+    from study.survey_sets import open_summary
+
+    engine = _database()
+    set_id = args.set_id
+    if set_id is None:
+        info = open_summary(engine)
+        if info is None:
+            raise StudyError("no survey set is open; pass --set ID (see `python -m study survey status --all`)")
+        set_id = info.id
+    text = answers_csv(engine, set_id)
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        notes = args.out.with_suffix(".txt")
+        notes.write_text(data_dictionary(engine, set_id))
+    except OSError as err:
+        raise StudyError(f"cannot write {args.out}: {err.strerror or err}") from None
+    rows = text.count("\n") - 1
+    emit({"set_id": set_id, "csv": str(args.out), "dictionary": str(notes), "answers": rows}, args.json,
+         [f"wrote {rows} answers of set {set_id} to {args.out} (column meanings in {notes})"])
+    return 0

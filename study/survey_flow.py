@@ -1,0 +1,350 @@
+"""The participant's side of the survey, as plain functions the page calls.
+
+consent -> optional questions -> instructions -> image 1..n -> results.
+Where a participant is lives in the database, not in the browser: every step
+is recomputed from their token (`?p=...`), so a reload or a reopened link
+resumes at the next unanswered image. Nothing that leaves this module for the
+page carries an image id or a label before the answer (ids leak the label).
+
+Response time is measured on the server: from the FIRST time an image was sent
+to this participant (kept across reloads, so a reload never resets the clock)
+to the moment their answer reached the server.
+"""
+from __future__ import annotations
+
+import io
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+from PIL import Image
+from sqlalchemy import Engine
+
+import db.survey as q
+from db.schema import utcnow
+from study import scoring
+from study.errors import StudyError
+from study.survey_sets import ensure_open_set, participant_order, set_pixels
+
+DISPLAY_PX = 288  # 9x of 32: whole pixels, no blur
+THUMB_PX = 96
+DOUBLE_CLICK_GUARD_MS = 250  # a click this soon after an image appeared is the previous click bouncing
+TOKEN_BYTES = 24  # 192 bits, 32 url-safe characters
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+_EXTERNAL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+EXTERNAL_KEYS = {"PROLIFIC_PID": "prolific_pid", "STUDY_ID": "study_id", "SESSION_ID": "session_id"}
+AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
+AI_EXPOSURE = ("never", "less than monthly", "monthly", "weekly", "daily")
+ANSWER_LABELS = scoring.LABEL_NAMES  # 0 -> "Real photo", 1 -> "AI-generated"
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L: easy to copy by hand
+
+
+class SurveyLinkError(StudyError):
+    """A link that is malformed, unknown or tampered with: shown as is, nothing written."""
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What the query string asked for, validated."""
+
+    token: str | None = None
+    prolific_pid: str | None = None
+    study_id: str | None = None
+    session_id: str | None = None
+
+    def external_ids(self) -> dict[str, str | None]:
+        return {"prolific_pid": self.prolific_pid, "study_id": self.study_id, "session_id": self.session_id}
+
+
+@dataclass(frozen=True)
+class SurveyInfo:
+    set_id: int
+    size: int
+    is_demo: bool
+    consent_text: str
+
+
+@dataclass(frozen=True)
+class ResultItem:
+    position: int
+    thumbnail_png: bytes
+    answer: int
+    label: int
+    correct: bool
+    confidence: int | None
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the page shows next. stage is one of: not_open, consent, resume,
+    questions, instructions, image, done, closed."""
+
+    stage: str
+    survey: SurveyInfo | None = None
+    token: str | None = None
+    position: int | None = None  # 1-based, "image k of n"
+    image_png: bytes | None = None
+    answered: int = 0
+    score: scoring.Score | None = None
+    results: tuple[ResultItem, ...] = ()
+    completion_code: str | None = None
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    """stored: this call wrote the answer; duplicate: one was already there (kept
+    unchanged, returned here); too_fast: ignored as a double-click bounce."""
+
+    status: str
+    position: int
+    answer: int | None
+    completed: bool
+
+
+# --- the query string -----------------------------------------------------------
+
+def parse_query(params: Mapping[str, str | Sequence[str]]) -> Visit:
+    """Validate ?p=TOKEN and Prolific's PROLIFIC_PID / STUDY_ID / SESSION_ID.
+    Other keys (e.g. utm_*) are ignored; a repeated or malformed known key is refused."""
+    found: dict[str, str] = {}
+    for key in ("p", *EXTERNAL_KEYS):
+        if key not in params:
+            continue
+        value = params[key]
+        values = [value] if isinstance(value, str) else list(value)
+        if len(values) != 1:
+            raise SurveyLinkError(f"this survey link is not valid: {key} appears {len(values)} times")
+        found[key] = values[0]
+    token = found.get("p")
+    if token is not None and not _TOKEN.fullmatch(token):
+        raise SurveyLinkError(
+            "this survey link is not valid (the participant code in it is malformed); "
+            "please open the link you were given again"
+        )
+    external = {}
+    for key, field in EXTERNAL_KEYS.items():
+        value = found.get(key)
+        if value is not None and not _EXTERNAL_ID.fullmatch(value):
+            raise SurveyLinkError(
+                f"this survey link is not valid: {key} must be 1-64 letters, digits, '-' or '_'"
+            )
+        external[field] = value
+    return Visit(token=token, **external)
+
+
+# --- where the participant is ---------------------------------------------------
+
+def current_step(engine: Engine, visit: Visit) -> Step:
+    """The page to show for this visit. Writes only for a valid participant (the
+    moment an image is first shown); a bad link raises SurveyLinkError."""
+    if visit.token is None:
+        return _arrival(engine, visit)
+    participant = _participant(engine, visit)
+    survey = q.get_set(engine, participant.set_id)
+    info = _info(survey)
+    if participant.completed_at is not None:
+        return _done(engine, participant, survey, info)
+    if survey.status != "open":
+        return Step("closed", survey=info, token=participant.token)
+    if participant.questions_at is None:
+        return Step("questions", survey=info, token=participant.token)
+    if participant.started_at is None:
+        return Step("instructions", survey=info, token=participant.token)
+    answered = q.count_answers(engine, participant.id)
+    position = answered + 1
+    with q.write_transaction(engine) as conn:
+        q.record_shown(conn, participant.id, position)
+    image_id = participant.image_order[position - 1]
+    return Step(
+        "image", survey=info, token=participant.token, position=position, answered=answered,
+        image_png=_png(engine, survey, image_id, DISPLAY_PX),
+    )
+
+
+def _arrival(engine: Engine, visit: Visit) -> Step:
+    survey = ensure_open_set(engine)
+    if survey is None:
+        return Step("not_open")
+    if visit.prolific_pid:
+        known = q.participant_by_prolific(engine, survey.id, visit.prolific_pid)
+        if known is not None:  # the same Prolific participant never starts twice
+            return Step("resume", survey=_info(survey), token=known.token)
+    return Step("consent", survey=_info(survey))
+
+
+def _participant(engine_or_conn, visit: Visit):
+    participant = q.participant_by_token(engine_or_conn, visit.token)
+    if participant is None:
+        raise SurveyLinkError(
+            "this survey link is not valid (no participant has this code); "
+            "please open the link you were given again"
+        )
+    if visit.prolific_pid and participant.prolific_pid != visit.prolific_pid:
+        raise SurveyLinkError("this survey link is not valid: its PROLIFIC_PID does not match the participant code")
+    return participant
+
+
+def _info(survey) -> SurveyInfo:
+    return SurveyInfo(set_id=survey.id, size=survey.size, is_demo=bool(survey.is_demo), consent_text=survey.consent_text)
+
+
+# --- the participant's actions --------------------------------------------------
+
+def consent(engine: Engine, visit: Visit, *, simulated: bool = False) -> str:
+    """Create the participant (only now: visitors who never consent leave no row)
+    and return their token. The same PROLIFIC_PID gets its existing token back."""
+    if visit.token is not None:
+        return _participant(engine, visit).token
+    ensure_open_set(engine)  # a first-ever visitor may consent before any page opened the demo set
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    with q.write_transaction(engine) as conn:
+        survey = q.get_open_set(conn)
+        if survey is None:
+            raise StudyError("the survey is not open at the moment; please try again later")
+        values = dict(token=token, set_id=survey.id, image_order=[], is_simulated=simulated, **visit.external_ids())
+        participant_id = q.insert_participant(conn, values)
+        if participant_id is None:
+            known = q.participant_by_prolific(conn, survey.id, visit.prolific_pid) if visit.prolific_pid else None
+            if known is None:
+                raise RuntimeError("participant insert conflicted on something other than PROLIFIC_PID")
+            return known.token
+        pool = q.set_images(conn, survey.id)
+        labels = np.array([row.label for row in pool])
+        order = participant_order(survey.seed, participant_id, labels, survey.size, survey.design)
+        q.update_participant(conn, participant_id, image_order=[pool[i].image_id for i in order])
+    return token
+
+
+def answer_questions(engine: Engine, token: str, age_band: str | None, ai_exposure: str | None) -> None:
+    """Store the optional answers (None = skipped). Only the first call counts."""
+    if age_band is not None and age_band not in AGE_BANDS:
+        raise StudyError(f"age band must be one of {', '.join(AGE_BANDS)}")
+    if ai_exposure is not None and ai_exposure not in AI_EXPOSURE:
+        raise StudyError(f"AI exposure must be one of {', '.join(AI_EXPOSURE)}")
+    with q.write_transaction(engine) as conn:
+        participant = _participant(conn, Visit(token=token))
+        if participant.questions_at is None:
+            q.update_participant(conn, participant.id, questions_at=utcnow(), age_band=age_band, ai_exposure=ai_exposure)
+
+
+def begin(engine: Engine, token: str) -> None:
+    """The participant has read the instructions: the first image comes next."""
+    with q.write_transaction(engine) as conn:
+        participant = _participant(conn, Visit(token=token))
+        if participant.started_at is None:
+            values = {"started_at": utcnow()}
+            if participant.questions_at is None:
+                values["questions_at"] = utcnow()  # questions skipped by going straight on
+            q.update_participant(conn, participant.id, **values)
+
+
+def submit_answer(
+    engine: Engine,
+    token: str,
+    position: int,
+    answer: int,
+    confidence: int | None = None,
+    *,
+    min_response_ms: int = 0,
+) -> AnswerOutcome:
+    """Store one answer in its own transaction, the moment it is given.
+
+    Idempotent: an answer to a position already answered (a double click, a
+    resubmitted form) changes nothing and returns the first answer. Anything
+    but the next unanswered image is refused with nothing written. Correctness
+    comes from the label stored with the set, never from the browser."""
+    if answer not in (0, 1):
+        raise StudyError(f"an answer must be 0 (real photo) or 1 (AI-generated), got {answer!r}")
+    if confidence is not None and confidence not in (1, 2, 3, 4, 5):
+        raise StudyError(f"confidence must be 1-5 or left out, got {confidence!r}")
+    with q.write_transaction(engine) as conn:
+        participant = _participant(conn, Visit(token=token))
+        size = len(participant.image_order)
+        if not isinstance(position, int) or not 1 <= position <= size:
+            raise StudyError(f"there is no image {position!r} in this survey (it has {size})")
+        stored = q.answer_at(conn, participant.id, position)
+        if stored is not None:
+            return AnswerOutcome("duplicate", position, int(stored.answer), participant.completed_at is not None)
+        survey = q.get_set(conn, participant.set_id)
+        if survey.status != "open":
+            raise StudyError("this survey is closed; no more answers can be recorded")
+        answered = q.count_answers(conn, participant.id)
+        if position != answered + 1:
+            raise StudyError(f"image {position} cannot be answered now; the next image is {answered + 1}")
+        shown_at = q.shown_at(conn, participant.id, position)
+        if participant.started_at is None or shown_at is None:
+            raise StudyError(f"image {position} has not been shown yet")
+        now = utcnow()
+        response_ms = int(round((now - shown_at).total_seconds() * 1000))
+        if response_ms < min_response_ms:
+            return AnswerOutcome("too_fast", position, None, False)
+        image_id = participant.image_order[position - 1]
+        label = q.labels_of(conn, survey.id, [image_id])[image_id]
+        inserted = q.insert_answer(conn, dict(
+            participant_id=participant.id, image_id=image_id, position=position, answer=answer,
+            correct=scoring.is_correct(answer, label), confidence=confidence, response_ms=max(response_ms, 0),
+            shown_at=shown_at, answered_at=now,
+        ))
+        if not inserted:  # a twin request won the race (PostgreSQL): report its answer
+            stored = q.answer_at(conn, participant.id, position)
+            return AnswerOutcome("duplicate", position, int(stored.answer), False)
+        completed = position == size
+        if completed:  # the code exists only once the last answer is committed with it
+            q.update_participant(conn, participant.id, completed_at=now, completion_code=_completion_code())
+    return AnswerOutcome("stored", position, answer, completed)
+
+
+def _completion_code() -> str:
+    chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+    return f"{chars[:5]}-{chars[5:]}"
+
+
+def _done(engine: Engine, participant, survey, info: SurveyInfo) -> Step:
+    rows = q.answers_of(engine, participant.id)
+    labels = q.labels_of(engine, survey.id, [row.image_id for row in rows])
+    items = [
+        scoring.ScoredAnswer(row.position, int(row.answer), labels[row.image_id], row.confidence) for row in rows
+    ]
+    results = tuple(
+        ResultItem(item.position, _png(engine, survey, row.image_id, THUMB_PX), item.answer, item.label,
+                   item.correct, item.confidence)
+        for item, row in zip(sorted(items, key=lambda i: i.position), rows)
+    )
+    return Step(
+        "done", survey=info, token=participant.token, answered=len(rows),
+        score=scoring.score(items, total=survey.size), results=results,
+        completion_code=participant.completion_code,
+    )
+
+
+# --- pictures -------------------------------------------------------------------
+
+_png_cache: dict[tuple, bytes] = {}
+_png_lock = threading.Lock()
+
+
+def render_png(pixels: np.ndarray, size: int) -> bytes:
+    """The 32x32 image enlarged with nearest-neighbour (whole pixels, no blur), as PNG."""
+    image = Image.fromarray(np.asarray(pixels, dtype=np.uint8), "RGB")
+    buffer = io.BytesIO()
+    image.resize((size, size), Image.Resampling.NEAREST).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _png(engine: Engine, survey, image_id: str, size: int) -> bytes:
+    key = (str(engine.url), survey.id, survey.fingerprint, image_id, size)
+    with _png_lock:
+        cached = _png_cache.get(key)
+    if cached is None:
+        ids = tuple(row.image_id for row in q.set_images(engine, survey.id))
+        pixels = set_pixels(survey.id, survey.source, survey.fingerprint, ids)[image_id]
+        cached = render_png(pixels, size)
+        with _png_lock:
+            if len(_png_cache) > 4096:
+                _png_cache.clear()
+            _png_cache[key] = cached
+    return cached
+

@@ -1,0 +1,278 @@
+"""Survey sets, the researcher's side: which images a survey shows, drawn once
+(balanced REAL/FAKE, seeded, never an image whose content occurs twice), and the
+draft -> open -> closed life of a set. One set is open at a time, and a set that
+people have answered is never replaced without the researcher saying so."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+import db.survey as q
+from study import active
+from study.errors import DatasetError, StudyError
+
+DEFAULT_SIZE = 15  # the source study's survey length
+DEFAULT_SPLIT = "test"
+DEMO_SEED = 0
+MAX_SIZE = 200
+MAX_POOL = 20_000
+
+DEFAULT_CONSENT = """\
+**Real photo or AI-generated?** — a short research survey
+
+You will see 15 very small pictures, one at a time, and decide for each whether it
+is a real photograph or was made by an AI image generator. It takes about 5 minutes.
+
+- Taking part is voluntary; you can stop at any time by closing the page.
+- We store your answers, how long each answer took, and (if you choose to give them)
+  your age band and how often you see AI images. We store no name or e-mail address.
+- Answers are used for research and may be published in aggregate form.
+
+By ticking the box below you confirm that you are 18 or older and agree to take part."""
+
+
+@dataclass(frozen=True)
+class SetSummary:
+    """What the researcher sees about a set (CLI status, admin page)."""
+
+    id: int
+    name: str
+    source: str
+    split: str
+    size: int
+    seed: int
+    design: str
+    pool_size: int | None
+    status: str
+    is_demo: bool
+    participants: int
+    completed: int
+    answers: int
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+# --- sampling (pure) ------------------------------------------------------------
+
+def balanced_counts(size: int, rng: np.random.Generator) -> dict[int, int]:
+    """size//2 of each label; an odd size gives its extra image to a seeded random label."""
+    extra = int(rng.integers(0, 2))
+    counts = {0: size // 2, 1: size // 2}
+    if size % 2:
+        counts[extra] += 1
+    return counts
+
+
+def sample_balanced(labels: np.ndarray, eligible: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of a balanced draw of `size` among eligible rows, in a random order."""
+    if size < 2:
+        raise StudyError(f"a survey needs at least 2 images, got {size}")
+    labels = np.asarray(labels)
+    eligible = np.asarray(eligible, dtype=bool)
+    picked = []
+    for label, count in balanced_counts(size, rng).items():
+        candidates = np.flatnonzero(eligible & (labels == label))
+        if len(candidates) < count:
+            name = ("REAL", "FAKE")[label]
+            raise DatasetError(
+                f"need {count} {name} images that occur only once in the dataset, "
+                f"but only {len(candidates)} are available"
+            )
+        picked.append(rng.choice(candidates, size=count, replace=False))
+    return rng.permutation(np.concatenate(picked))
+
+
+def participant_order(seed: int, participant_id: int, pool_labels: np.ndarray, size: int, design: str) -> np.ndarray:
+    """Positions into the set's image list that this participant sees, in order.
+
+    Seeded by (set seed, participant id), so it is the same on every reload and
+    can be recomputed by anyone auditing the data."""
+    rng = np.random.default_rng([int(seed), int(participant_id)])
+    if design == "pool":
+        return sample_balanced(pool_labels, np.ones(len(pool_labels), bool), size, rng)
+    return rng.permutation(len(pool_labels))
+
+
+def draw_set_images(dataset, split: str, n_images: int, seed: int) -> list[tuple[str, int]]:
+    """(image id, label) of a balanced, duplicate-free draw from one split."""
+    eligible = (dataset.splits == split) & (dataset.dup_count == 1)
+    if not np.any(dataset.splits == split):
+        have = ", ".join(sorted(set(dataset.splits.tolist()))) or "none"
+        raise DatasetError(f"split {split!r} is not in this dataset; it has: {have}")
+    rows = sample_balanced(dataset.labels, eligible, n_images, np.random.default_rng(int(seed)))
+    return [(str(dataset.ids[i]), int(dataset.labels[i])) for i in rows]
+
+
+# --- sets in the database -------------------------------------------------------
+
+def _check_sizes(size: int, pool: int | None) -> None:
+    if not 2 <= size <= MAX_SIZE:
+        raise StudyError(f"--size must be between 2 and {MAX_SIZE}, got {size}")
+    if pool is not None and not size <= pool <= MAX_POOL:
+        raise StudyError(f"--pool must be at least --size ({size}) and at most {MAX_POOL}, got {pool}")
+
+
+def _close_current(conn, close_current: bool) -> int | None:
+    """Close the open set to make room for another; refuse if people answered it."""
+    current = q.get_open_set(conn)
+    if current is None:
+        return None
+    counts = q.set_counts(conn, current.id)
+    if counts["answers"] and not close_current:
+        raise StudyError(
+            f"survey set {current.id} ({current.name!r}) is open and has {counts['answers']} answers "
+            f"from {counts['participants']} participants; close it first (`python -m study survey close`) "
+            "or pass --close-current"
+        )
+    q.set_status(conn, current.id, "closed")
+    return current.id
+
+
+def create_set(
+    engine: Engine,
+    dataset,
+    *,
+    size: int = DEFAULT_SIZE,
+    seed: int = 0,
+    split: str = DEFAULT_SPLIT,
+    pool: int | None = None,
+    open_now: bool = True,
+    close_current: bool = False,
+    name: str | None = None,
+    consent_text: str = DEFAULT_CONSENT,
+) -> SetSummary:
+    """Draw and store a new set from `dataset` (usually active_dataset(engine))."""
+    _check_sizes(size, pool)
+    if not 0 <= seed < 2**31:
+        raise StudyError(f"--seed must be between 0 and {2**31 - 1}, got {seed}")
+    image_rows = draw_set_images(dataset, split, pool or size, seed)
+    design = "pool" if pool else "fixed"
+    kind = "demo" if dataset.is_demo else "CIFAKE"
+    values = dict(
+        name=name or f"{kind} {split} {size}" + (f" of {pool}" if pool else "") + f" seed {seed}",
+        source=dataset.source,
+        fingerprint=dataset.fingerprint,
+        split=split,
+        size=size,
+        seed=seed,
+        design=design,
+        pool_size=pool,
+        consent_text=consent_text,
+        status="draft",
+        is_demo=bool(dataset.is_demo),
+    )
+    with q.write_transaction(engine) as conn:
+        if open_now:
+            _close_current(conn, close_current)
+        set_id = q.insert_set(conn, values, image_rows)
+        if open_now:
+            q.set_status(conn, set_id, "open")  # stamps opened_at
+    return summary(engine, set_id)
+
+
+def open_set(engine: Engine, set_id: int, close_current: bool = False) -> SetSummary:
+    with q.write_transaction(engine) as conn:
+        row = _require_set(conn, set_id)
+        if row.status != "open":
+            _close_current(conn, close_current)
+            q.set_status(conn, set_id, "open")
+    return summary(engine, set_id)
+
+
+def close_set(engine: Engine, set_id: int | None = None) -> SetSummary:
+    """Close the given set, or the open one. Answers stay; nobody can add more."""
+    with q.write_transaction(engine) as conn:
+        row = q.get_open_set(conn) if set_id is None else _require_set(conn, set_id)
+        if row is None:
+            raise StudyError("no survey set is open; nothing to close")
+        q.set_status(conn, row.id, "closed")
+    return summary(engine, row.id)
+
+
+def edit_consent(engine: Engine, set_id: int, consent_text: str) -> None:
+    """Change the consent text while nobody has consented to the old one yet."""
+    if not consent_text.strip():
+        raise StudyError("the consent text must not be empty")
+    with q.write_transaction(engine) as conn:
+        _require_set(conn, set_id)
+        counts = q.set_counts(conn, set_id)
+        if counts["participants"]:
+            raise StudyError(
+                f"{counts['participants']} participants have already agreed to this set's consent text; "
+                "create a new set to change it"
+            )
+        q.set_consent_text(conn, set_id, consent_text.strip())
+
+
+def consent_text(engine: Engine, set_id: int) -> str:
+    return _require_set(engine, set_id).consent_text
+
+
+def ensure_open_set(engine: Engine):
+    """The open set. On first use (no set at all yet) with CIFAKE not prepared, a
+    demo set (size 15, seed 0) is created and opened, so a fresh install has a
+    working survey. Returns None when no set is open otherwise (CIFAKE prepared,
+    or the researcher closed the sets)."""
+    row = q.get_open_set(engine)
+    if row is not None or q.any_set(engine):
+        return row
+    dataset = active.active_dataset(engine)
+    if not dataset.is_demo:
+        return None
+    try:
+        with q.write_transaction(engine) as conn:
+            if not q.any_set(conn):  # another session may have won the race
+                values = dict(
+                    name=f"demo {DEFAULT_SPLIT} {DEFAULT_SIZE} seed {DEMO_SEED}", source=dataset.source,
+                    fingerprint=dataset.fingerprint, split=DEFAULT_SPLIT, size=DEFAULT_SIZE, seed=DEMO_SEED,
+                    design="fixed", pool_size=None, consent_text=DEFAULT_CONSENT, status="draft", is_demo=True,
+                )
+                set_id = q.insert_set(conn, values, draw_set_images(dataset, DEFAULT_SPLIT, DEFAULT_SIZE, DEMO_SEED))
+                q.set_status(conn, set_id, "open")
+    except IntegrityError:  # PostgreSQL: the one-open-set index stopped a concurrent twin
+        pass
+    return q.get_open_set(engine)
+
+
+def summary(engine: Engine, set_id: int) -> SetSummary:
+    row = _require_set(engine, set_id)
+    counts = q.set_counts(engine, set_id)
+    return SetSummary(
+        id=row.id, name=row.name, source=row.source, split=row.split, size=row.size, seed=row.seed,
+        design=row.design, pool_size=row.pool_size, status=row.status, is_demo=bool(row.is_demo), **counts,
+    )
+
+
+def open_summary(engine: Engine) -> SetSummary | None:
+    row = q.get_open_set(engine)
+    return summary(engine, row.id) if row else None
+
+
+def all_summaries(engine: Engine) -> list[SetSummary]:
+    return [summary(engine, row.id) for row in q.list_sets(engine)]
+
+
+def _require_set(engine_or_conn, set_id: int):
+    row = q.get_set(engine_or_conn, set_id)
+    if row is None:
+        raise StudyError(f"no survey set with id {set_id}")
+    return row
+
+
+# --- the set's pixels -----------------------------------------------------------
+
+@lru_cache(maxsize=8)
+def set_pixels(set_id: int, source: str, fingerprint: str, image_ids: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The set's images by id, read once per process from the dataset it was drawn from."""
+    dataset = active.dataset_by_source(source)
+    if dataset.fingerprint != fingerprint:
+        raise DatasetError(
+            f"survey set {set_id} was drawn from a different version of {source} "
+            "(its fingerprint changed); prepare the original data again or create a new set"
+        )
+    return {image_id: np.asarray(dataset.images[dataset.index_of(image_id)]) for image_id in image_ids}

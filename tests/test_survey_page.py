@@ -1,0 +1,103 @@
+"""The participant page (app_pages/survey.py) through Streamlit's AppTest, and the
+researcher's Survey sets page."""
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from db import open_database
+from db.schema import Answer, Participant
+from study import survey_flow
+from study.config import get_settings
+
+PAGES = Path(__file__).resolve().parents[1] / "app_pages"
+
+
+@pytest.fixture
+def page(study_home, monkeypatch):
+    # AppTest clicks within microseconds of rendering: no human is that fast.
+    monkeypatch.setattr(survey_flow, "DOUBLE_CLICK_GUARD_MS", 0)
+    return AppTest.from_file(PAGES / "survey.py", default_timeout=30)
+
+
+def n_rows(model) -> int:
+    with open_database(get_settings().database_url).connect() as conn:
+        return conn.execute(select(func.count()).select_from(model)).scalar()
+
+
+def texts(at) -> str:
+    parts = [e.value for kind in ("markdown", "error", "info", "warning", "success", "subheader", "code", "caption")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_a_participant_consents_answers_every_image_and_gets_a_score_and_code(page):
+    at = page.run()
+    assert "demo — synthetic images, not CIFAKE" in texts(at)
+    assert at.button[0].label == "Continue" and at.button[0].disabled  # consent must be ticked
+    at.checkbox[0].check().run()
+    at.button[0].click().run()
+    token = at.query_params["p"]
+    assert len(token) == 32 and n_rows(Participant) == 1
+    at.selectbox[0].select("25-34").run()
+    at.button[0].click().run()
+    assert "tiny" in texts(at) and "enlarged" in texts(at) and "Tab" in texts(at)
+    at.button[0].click().run()  # Start
+    for k in range(1, 16):
+        assert at.progress[0].text == f"Image {k} of 15" and len(at.image) == 1
+        assert [b.key for b in at.button] == [f"answer-real-{k}", f"answer-ai-{k}"]
+        assert "test/" not in texts(at) and ".png" not in texts(at)  # no id, no label
+        if k == 2:
+            at.radio(key="confidence-2").set_value(5).run()
+        at.button(key=f"answer-real-{k}" if k % 2 else f"answer-ai-{k}").click().run()
+    assert n_rows(Answer) == 15
+    assert "You got" in texts(at) and len(at.code) == 1 and at.code[0].value
+    assert len(at.image) == 15  # one thumbnail per answer, now with the right answers
+
+
+def test_a_reopened_link_resumes_at_the_next_unanswered_image(page):
+    at = page.run()
+    at.checkbox[0].check().run()
+    at.button[0].click().run()
+    token = at.query_params["p"]
+    at.button[1].click().run()  # skip the questions
+    at.button[0].click().run()  # start
+    for k in range(1, 4):
+        at.button(key=f"answer-ai-{k}").click().run()
+    reopened = AppTest.from_file(PAGES / "survey.py", default_timeout=30)
+    reopened.query_params["p"] = token
+    reopened.run()
+    assert reopened.progress[0].text == "Image 4 of 15"
+
+
+@pytest.mark.parametrize("token, message", [("not-a-token", "malformed"), ("Z" * 32, "no participant has this code")])
+def test_a_bad_token_gets_a_clear_message_and_writes_nothing(page, token, message):
+    page.query_params["p"] = token
+    at = page.run()
+    assert len(at.error) == 1 and message in at.error[0].value
+    assert not at.button and n_rows(Participant) == 0
+
+
+def test_a_returning_prolific_participant_resumes_instead_of_starting_again(page):
+    page.query_params["PROLIFIC_PID"] = "pid_1"
+    at = page.run()
+    at.checkbox[0].check().run()
+    at.button[0].click().run()
+    token = at.query_params["p"]
+    again = AppTest.from_file(PAGES / "survey.py", default_timeout=30)
+    again.query_params["PROLIFIC_PID"] = "pid_1"
+    again.run()
+    assert again.query_params["p"] == token and n_rows(Participant) == 1
+    assert [s.value for s in again.subheader] == ["Two optional questions"]
+
+
+def test_the_survey_sets_page_is_for_researchers_and_creates_sets(study_home):
+    at = AppTest.from_file(PAGES / "survey_admin.py", default_timeout=30).run()
+    assert at.error and not at.button
+    at.session_state["researcher"] = True
+    at.run()
+    next(b for b in at.button if b.label == "Create set").click()
+    at.run()
+    assert not at.error and [m.value for m in at.metric] == ["0", "0", "0"]
+    assert "demo — synthetic images, not CIFAKE" in texts(at)
