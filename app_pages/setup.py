@@ -12,7 +12,7 @@ st.subheader("Dataset")
 status = dataset_admin.status(engine())
 if status["prepared"]:
     st.success(f"Serving CIFAKE from `{status['source']}`"
-               + (" (set by CIFAKE_ROOT)" if status.get("source_from_env") else ""))
+               + (" (set by CIFAKE_ROOT)" if status["source_from"] == "CIFAKE_ROOT" else ""))
     counts = status.get("counts", {})
     st.table({split: {label: f"{n:,}" for label, n in by_label.items()} for split, by_label in counts.items()})
     dup = status.get("duplicates", {})

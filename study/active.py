@@ -6,20 +6,9 @@ import functools
 
 from sqlalchemy import Engine
 
-from study.config import get_settings
 from study.errors import DatasetError
 
 DEMO_SOURCE = "demo"
-
-
-def configured_source(engine: Engine) -> str | None:
-    """CIFAKE_ROOT wins; otherwise the source the researcher last prepared."""
-    from db.datasets import get_setting
-
-    settings = get_settings()
-    if settings.cifake_root is not None:
-        return str(settings.cifake_root)
-    return get_setting(engine, "cifake_source")
 
 
 @functools.lru_cache(maxsize=1)
@@ -46,7 +35,9 @@ def dataset_by_source(source: str):
 
 def active_dataset(engine: Engine):
     """The prepared CIFAKE, or the demo pool when none is configured or cached."""
-    source = configured_source(engine)
+    from study.data import configured_source
+
+    source, _where = configured_source(engine)
     if source is None:
         return _demo()
     try:

@@ -1,5 +1,5 @@
 """Preparing CIFAKE and reporting on it: shared by `python -m study data ...` and
-the Setup page, so both say the same thing."""
+the Setup page, so both do and say the same thing."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +7,7 @@ from typing import Callable
 
 from sqlalchemy import Engine
 
-from study.active import configured_source
-from study.config import get_settings
+from study.errors import DatasetError
 
 SOURCE_SETTING = "cifake_source"
 
@@ -21,34 +20,29 @@ def prepare(engine: Engine, source: str | Path, progress: Callable[[int, int], N
 
     path = Path(source).expanduser().resolve()
     dataset = load_dataset(path, progress=progress, use_cache=use_cache)
-    record_prepared(engine, dataset.fingerprint, str(path), len(dataset),
-                    str(dataset.report.get("cache_path", "")), dataset.report)
+    report = dataset.report
+    record_prepared(engine, dataset.fingerprint, str(path), len(dataset), report["cache_path"], report)
     set_setting(engine, SOURCE_SETTING, str(path))
     return dataset
 
 
 def status(engine: Engine) -> dict:
     """What the app serves now, read from the cache only: never decodes."""
-    from study.data import cached_dataset
+    from study.data import cached_dataset, configured_source
 
-    source = configured_source(engine)
-    from_env = get_settings().cifake_root is not None
+    source, where = configured_source(engine)
     if source is None:
-        return {
-            "prepared": False,
-            "source": None,
-            "message": "No CIFAKE prepared: the app uses the demo pool (synthetic images, not CIFAKE). "
-                       "Run `python -m study data prepare PATH` or use the Setup page.",
-        }
-    dataset = cached_dataset(source)
+        return {"prepared": False, "source": None, "source_from": where,
+                "message": "no CIFAKE prepared; the app uses the demo pool (synthetic images, not CIFAKE); "
+                           "run `python -m study data prepare PATH` or use the Setup page"}
+    try:
+        dataset = cached_dataset(source)
+    except DatasetError as err:  # the source itself is gone or unreadable: preparing would not help
+        dataset, message = None, f"CIFAKE source {source} (from {where}) cannot be read: {err}"
+    else:
+        message = (f"CIFAKE source {source} (from {where}) is not prepared, or changed since it was "
+                   f"(no cache for its current content); run `python -m study data prepare {source}`; "
+                   "until then the app uses the demo pool")
     if dataset is None:
-        return {
-            "prepared": False,
-            "source": source,
-            "source_from_env": from_env,
-            "message": f"{source} is not prepared, or has changed since it was: "
-                       f"run `python -m study data prepare {source}`. Until then the app uses the demo pool.",
-        }
-    report = dict(dataset.report)
-    report.update(prepared=True, source=source, source_from_env=from_env, from_cache=True)
-    return report
+        return {"prepared": False, "source": source, "source_from": where, "message": message}
+    return dict(dataset.report, prepared=True, source=source, source_from=where, from_cache=True)

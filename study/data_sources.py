@@ -1,0 +1,266 @@
+"""Reading CIFAKE's layout out of whatever container a researcher has: a Kaggle
+folder, Kaggle's zip, a tar(.gz), or a folder of such archives.
+
+Everything here yields raw file bytes with a canonical id; decoding happens in
+study/data.py. Ids are `split/LABEL/name` (lower-case split, upper-case label,
+`/` separators) so that one image has one id whichever container it came from.
+"""
+from __future__ import annotations
+
+import os
+import tarfile
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from study.errors import DatasetError
+
+SPLITS = ("train", "test")
+LABEL_FOLDERS = {"real": ("REAL", 0), "fake": ("FAKE", 1)}
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
+EXPECTED = "expected `train/REAL`, `train/FAKE`, `test/REAL`, `test/FAKE` folders with images"
+# Finder and macOS zip leave these beside real files; `._x.jpg` is not a JPEG.
+JUNK_FOLDERS = {"__macosx", ".ds_store", "@eadir"}
+
+
+@dataclass(frozen=True)
+class RawImage:
+    id: str
+    split: str
+    label: int
+    data: bytes
+
+
+@dataclass
+class Tally:
+    """What a source held besides its images, for the report and error messages."""
+
+    skipped: int = 0
+    skipped_examples: list[str] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)  # folders and top-level files, for "what was found"
+    per_class: dict[tuple[str, str], int] = field(default_factory=dict)
+    class_folders: set[tuple[str, str]] = field(default_factory=set)  # even empty ones
+
+    def skip(self, name: str) -> None:
+        self.skipped += 1
+        if len(self.skipped_examples) < 5:
+            self.skipped_examples.append(name)
+
+
+def is_archive(path: Path) -> bool:
+    return path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def is_image_name(name: str) -> bool:
+    return name.lower().endswith(IMAGE_SUFFIXES)
+
+
+def _is_junk(parts: tuple[str, ...]) -> bool:
+    return any(p.startswith(".") or p.lower() in JUNK_FOLDERS for p in parts)
+
+
+def _folder_parts(folder: str) -> tuple[str, ...]:
+    return tuple(p for p in folder.split("/") if p not in ("", "."))  # tar -C dir . writes ./names
+
+
+def _classify_folder(parts: tuple[str, ...]) -> tuple[str, str, str, int] | None:
+    """(prefix, split, LABEL, label value) when parts are split/label under at most
+    one leading folder, else None."""
+    if _is_junk(parts):
+        return None
+    if len(parts) == 2:
+        prefix, (split, label) = "", parts
+    elif len(parts) == 3:
+        prefix, split, label = parts
+    else:
+        return None
+    if split.lower() not in SPLITS or label.lower() not in LABEL_FOLDERS:
+        return None
+    return (prefix, split.lower(), *LABEL_FOLDERS[label.lower()])
+
+
+class _Layout:
+    """Turns member paths into RawImages, checking they all hang off one root."""
+
+    def __init__(self, where: str, tally: Tally):
+        self.where = where
+        self.tally = tally
+        self.prefixes: set[str] = set()
+        self.ids: set[str] = set()
+        self.folders: dict[str, tuple[str, str, str, int] | None] = {}  # 100k files sit in 4 folders
+
+    def _folder(self, folder: str) -> tuple[str, str, str, int] | None:
+        if folder not in self.folders:  # classify each folder once, not each of its files
+            parts = _folder_parts(folder)
+            if parts:
+                self.tally.seen.add("/".join(parts[:3]) + "/")
+            found = self.folders[folder] = _classify_folder(parts)
+            if found is not None:
+                self.tally.class_folders.add((found[1], found[2]))
+        return self.folders[folder]
+
+    def note_folder(self, folder: str) -> None:
+        """A folder with no files still counts: an empty `test/FAKE` must be reported."""
+        self._folder(folder.rstrip("/"))
+
+    def accept(self, relpath: str, read) -> RawImage | None:
+        folder, _, name = relpath.rpartition("/")
+        found = self._folder(folder)
+        if found is None or name.startswith(".") or not is_image_name(name):
+            if not _folder_parts(folder):
+                self.tally.seen.add(name)
+            self.tally.skip(relpath)
+            return None
+        prefix, split, canon_label, label = found
+        if prefix not in self.prefixes:
+            self.prefixes.add(prefix)
+            if len(self.prefixes) > 1:
+                roots = ", ".join(sorted(p or "(top level)" for p in self.prefixes))
+                raise DatasetError(f"{self.where}: the layout appears under more than one folder ({roots}); {EXPECTED} under one folder")
+        image_id = f"{split}/{canon_label}/{name}"
+        if image_id in self.ids:
+            raise DatasetError(f"{self.where}: two files map to the same id {image_id!r} (folder names differ only in case?)")
+        self.ids.add(image_id)
+        key = (split, canon_label)
+        self.tally.per_class[key] = self.tally.per_class.get(key, 0) + 1
+        return RawImage(image_id, split, label, read())
+
+
+def _iter_folder(root: Path, tally: Tally) -> Iterator[RawImage]:
+    layout = _Layout(str(root), tally)
+    for relpath, full in walk_layout_files(root):
+        if full is None:
+            layout.note_folder(relpath)
+            continue
+        image = layout.accept(relpath, lambda full=full: _read_file(full))
+        if image is not None:
+            yield image
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise DatasetError(f"cannot read image file {path}: {err.strerror or err}") from None
+
+
+def walk_layout_files(root: Path) -> Iterator[tuple[str, Path | None]]:
+    """(relative path, full path) of files at most four levels deep (one optional wrapper
+    folder + split/label/name), sorted so that a folder always reads in the same order;
+    each folder comes first as (relative path, None)."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = Path(dirpath).relative_to(root)
+        depth = len(rel.parts)
+        if depth:
+            yield rel.as_posix(), None
+        dirnames[:] = sorted(d for d in dirnames if depth < 3)
+        for name in sorted(filenames):
+            yield (rel / name).as_posix(), Path(dirpath) / name
+
+
+def _iter_zip(path: Path, tally: Tally) -> Iterator[RawImage]:
+    layout = _Layout(path.name, tally)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                name = info.filename.replace("\\", "/")  # some Windows tools write backslashes
+                if info.is_dir():
+                    layout.note_folder(name)
+                    continue
+                image = layout.accept(name, lambda info=info: archive.read(info))
+                if image is not None:
+                    yield image
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as err:
+        raise DatasetError(f"{path} is not a readable zip archive ({err}); expected Kaggle's CIFAKE zip") from None
+
+
+def _iter_tar(path: Path, tally: Tally) -> Iterator[RawImage]:
+    layout = _Layout(path.name, tally)
+    try:
+        # "r|*" streams: members are read in order, nothing is extracted to disk.
+        with tarfile.open(path, mode="r|*") as archive:
+            for member in archive:
+                if member.isdir():
+                    layout.note_folder(member.name)
+                if not member.isfile():
+                    continue
+                image = layout.accept(member.name, lambda member=member: archive.extractfile(member).read())
+                if image is not None:
+                    yield image
+    except (tarfile.TarError, zlib.error, EOFError, OSError) as err:
+        raise DatasetError(f"{path} is not a readable tar archive ({err}); expected a .tar/.tar.gz of the CIFAKE layout") from None
+
+
+def _iter_archive(path: Path, tally: Tally) -> Iterator[RawImage]:
+    if path.name.lower().endswith(".zip"):
+        return _iter_zip(path, tally)
+    return _iter_tar(path, tally)
+
+
+def _has_layout(folder: Path) -> bool:
+    def has_split(d: Path) -> bool:
+        return any(c.is_dir() and c.name.lower() in SPLITS for c in _children(d))
+
+    if has_split(folder):
+        return True
+    subdirs = [c for c in _children(folder) if c.is_dir()]
+    return len(subdirs) == 1 and has_split(subdirs[0])
+
+
+def _children(folder: Path) -> list[Path]:
+    try:
+        return sorted(c for c in folder.iterdir() if not _is_junk((c.name,)))
+    except OSError as err:
+        raise DatasetError(f"cannot list folder {folder}: {err.strerror or err}") from None
+
+
+def folder_archives(folder: Path) -> list[Path]:
+    return [c for c in _children(folder) if c.is_file() and is_archive(c)]
+
+
+def describe_kind(source: Path) -> str:
+    """'folder', 'archives' (a folder of archives) or 'archive'; raises for anything else."""
+    if not source.exists():
+        raise DatasetError(f"dataset source {source} does not exist; expected a CIFAKE folder, zip, tar.gz, or a folder of those")
+    if source.is_dir():
+        if _has_layout(source) or not folder_archives(source):
+            return "folder"
+        return "archives"
+    if is_archive(source):
+        return "archive"
+    raise DatasetError(
+        f"unsupported dataset source {source.name}: expected a folder, a .zip, a .tar.gz/.tgz/.tar, or a folder of those"
+    )
+
+
+def iter_images(source: Path, tally: Tally) -> Iterator[RawImage]:
+    """Every image of source, in a stable order per container; checks the layout at the end."""
+    kind = describe_kind(source)
+    if kind == "folder":
+        yield from _iter_folder(source, tally)
+    elif kind == "archive":
+        yield from _iter_archive(source, tally)
+    else:
+        seen: dict[str, str] = {}
+        for archive in folder_archives(source):
+            for image in _iter_archive(archive, tally):
+                if image.id in seen:
+                    raise DatasetError(f"{image.id!r} is in both {seen[image.id]} and {archive.name}; expected each split in one archive")
+                seen[image.id] = archive.name
+                yield image
+    check_layout(source, tally)
+
+
+def check_layout(source: Path, tally: Tally) -> None:
+    splits = sorted({split for split, _ in [*tally.per_class, *tally.class_folders]})
+    if not splits:
+        found = ", ".join(sorted(tally.seen)[:8]) or "nothing"
+        raise DatasetError(f"no CIFAKE layout in {source}: {EXPECTED}; found {found}")
+    for split in splits:
+        for label in ("REAL", "FAKE"):
+            if not tally.per_class.get((split, label)):
+                have = ", ".join(f"{s}/{lab}" for s, lab in sorted(tally.per_class))
+                raise DatasetError(f"{source}: `{split}/{label}` has no images; {EXPECTED} (found images in {have})")

@@ -1,0 +1,163 @@
+"""`python -m study data ...` as a researcher runs it: a subprocess, STUDY_HOME in tmp_path."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_folder(root: Path) -> Path:
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for label in ("REAL", "FAKE"):
+            folder = root / split / label
+            folder.mkdir(parents=True)
+            for i in range(3):
+                Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(folder / f"{i}.jpg")
+    return root
+
+
+def study(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in ("CIFAKE_ROOT", "DATABASE_URL")}
+    environment.update(STUDY_HOME=str(tmp_path / "home"), **env)
+    return subprocess.run([sys.executable, "-m", "study", *args], cwd=REPO, env=environment,
+                          capture_output=True, text=True, timeout=120)
+
+
+def one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_prepare_then_status_is_served_from_the_cache(tmp_path):
+    source = make_folder(tmp_path / "cifake")
+    prepared = study(tmp_path, "data", "prepare", str(source), "--json")
+    assert prepared.returncode == 0, prepared.stderr
+    report = json.loads(prepared.stdout)
+    assert report["n_images"] == 12 and report["from_cache"] is False
+    assert report["counts"] == {"test": {"REAL": 3, "FAKE": 3}, "train": {"REAL": 3, "FAKE": 3}}
+    assert Path(report["cache_path"]).is_file()
+    assert str(tmp_path / "home") in report["cache_path"]
+
+    status = study(tmp_path, "data", "status", "--json")
+    assert status.returncode == 0, status.stderr
+    state = json.loads(status.stdout)
+    assert state["prepared"] is True and state["from_cache"] is True
+    assert state["source"] == str(source) and state["source_from"] == "database"
+    assert state["counts"] == report["counts"] and state["duplicates"] == report["duplicates"]
+    assert state["cache_path"] == report["cache_path"]
+
+    again = study(tmp_path, "data", "prepare", str(source))
+    assert again.returncode == 0 and "read from cache" in again.stdout and "REAL" in again.stdout
+
+
+def test_status_says_when_the_cache_is_stale(tmp_path):
+    source = make_folder(tmp_path / "cifake")
+    assert study(tmp_path, "data", "prepare", str(source), "--json").returncode == 0
+    extra = source / "test" / "REAL" / "new.jpg"
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(extra)
+    status = study(tmp_path, "data", "status", "--json")
+    assert status.returncode == 0
+    state = json.loads(status.stdout)
+    assert state["prepared"] is False and "data prepare" in state["message"]
+
+
+def test_status_with_nothing_prepared_points_to_the_demo_pool(tmp_path):
+    status = study(tmp_path, "data", "status", "--json")
+    assert status.returncode == 0
+    state = json.loads(status.stdout)
+    assert state["prepared"] is False and "demo pool" in state["message"]
+    plain = study(tmp_path, "data", "status")
+    assert "no CIFAKE prepared" in plain.stdout and "python -m study data prepare" in plain.stdout
+
+
+def test_cifake_root_wins_over_the_database_setting(tmp_path):
+    prepared = make_folder(tmp_path / "prepared")
+    other = make_folder(tmp_path / "other")
+    assert study(tmp_path, "data", "prepare", str(prepared), "--json").returncode == 0
+    state = json.loads(study(tmp_path, "data", "status", "--json", CIFAKE_ROOT=str(other)).stdout)
+    assert state["source"] == str(other) and state["source_from"] == "CIFAKE_ROOT"
+    assert state["prepared"] is False  # `other` was never decoded
+
+
+def test_a_folder_without_real_fake_exits_2_with_one_line(tmp_path):
+    bad = tmp_path / "photos"
+    (bad / "train" / "cats").mkdir(parents=True)
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(bad / "train" / "cats" / "a.jpg")
+    result = study(tmp_path, "data", "prepare", str(bad))
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert line.startswith("error: ") and "train/REAL" in line and "test/FAKE" in line
+    assert result.stdout == ""
+
+
+def test_a_missing_path_exits_2_with_one_line(tmp_path):
+    result = study(tmp_path, "data", "prepare", str(tmp_path / "nowhere"), "--json")
+    assert result.returncode == 2 and "does not exist" in one_line(result.stderr)
+
+
+def test_bad_arguments_exit_2_with_one_line(tmp_path):
+    result = study(tmp_path, "data", "prepare")
+    assert result.returncode == 2
+    one_line(result.stderr)
+    result = study(tmp_path, "data", "frobnicate")
+    assert result.returncode == 2
+    one_line(result.stderr)
+
+
+def test_download_offline_fails_fast_with_one_line(tmp_path):
+    result = study(tmp_path, "data", "download", "--dest", str(tmp_path / "dl"), STUDY_OFFLINE="1")
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert "no internet" in line and "kaggle.com" in line and "data prepare" in line
+
+
+def test_download_handler_raises_download_error_when_kaggle_is_unreachable(tmp_path, monkeypatch, capsys):
+    from study import cli
+    from study.commands import data as data_command
+
+    monkeypatch.setenv("STUDY_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(data_command, "kaggle_reachable", lambda: False)
+    assert cli.main(["data", "download"]) == 2
+    assert "no internet" in one_line(capsys.readouterr().err)
+
+
+def test_prepare_records_the_dataset_in_the_database(tmp_path, monkeypatch):
+    source = make_folder(tmp_path / "cifake")
+    report = json.loads(study(tmp_path, "data", "prepare", str(source), "--json").stdout)
+
+    from db import open_database
+    from db.datasets import get_setting, latest_prepared
+
+    engine = open_database(f"sqlite:///{tmp_path / 'home' / 'study.db'}")
+    assert get_setting(engine, "cifake_source") == str(source)
+    latest = latest_prepared(engine)
+    assert latest["fingerprint"] == report["fingerprint"] and latest["n_images"] == 12
+    assert latest["report"]["counts"] == report["counts"]
+
+
+def test_settings_and_prepared_rows_upsert(backend):
+    """On SQLite and on PostgreSQL (conftest's `backend`)."""
+    from db import open_database
+    from db.datasets import get_setting, latest_prepared, record_prepared, set_setting
+    from study.config import get_settings
+
+    engine = open_database(get_settings().database_url)
+    assert get_setting(engine, "cifake_source") is None and latest_prepared(engine) is None
+    set_setting(engine, "cifake_source", "/a")
+    set_setting(engine, "cifake_source", "/b")
+    assert get_setting(engine, "cifake_source") == "/b"
+    record_prepared(engine, "f1", "/a", 10, "/c/f1.npz", {"n_images": 10})
+    record_prepared(engine, "f2", "/b", 20, "/c/f2.npz", {"n_images": 20})
+    assert latest_prepared(engine)["fingerprint"] == "f2"
+    record_prepared(engine, "f1", "/a", 11, "/c/f1.npz", {"n_images": 11})
+    latest = latest_prepared(engine)
+    assert latest["fingerprint"] == "f1" and latest["n_images"] == 11 and latest["report"] == {"n_images": 11}

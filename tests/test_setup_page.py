@@ -1,0 +1,62 @@
+"""The researcher's Setup page: prepares CIFAKE from a path on the server and
+says clearly what went wrong with a bad one."""
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_kaggle_folder(root: Path, per_class: int = 4) -> Path:
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for label in ("REAL", "FAKE"):
+            folder = root / split / label
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.jpg", quality=95)
+    return root
+
+
+def logged_in_setup(monkeypatch) -> AppTest:
+    monkeypatch.setenv("RESEARCHER_PASSWORD", "pw")
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
+    at.session_state["researcher"] = True
+    at.run()
+    at.switch_page("app_pages/setup.py").run()
+    return at
+
+
+def test_prepare_from_a_folder_makes_it_the_apps_dataset(monkeypatch, tmp_path):
+    source = make_kaggle_folder(tmp_path / "cifake")
+    at = logged_in_setup(monkeypatch)
+    assert any("demo pool" in w.value for w in at.warning)
+    at.text_input[0].input(str(source))
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert any(str(source) in s.value for s in at.success)
+    table = at.table[0].value
+    assert set(table.columns) == {"train", "test"}
+
+    # The CLI sees the same dataset, from the cache.
+    from db import open_database
+    from study import dataset_admin
+    from study.config import get_settings
+
+    status = dataset_admin.status(open_database(get_settings().database_url))
+    assert status["prepared"] and status["n_images"] == 16 and status["from_cache"]
+
+
+def test_a_wrong_folder_gives_one_clear_message_and_changes_nothing(monkeypatch, tmp_path):
+    wrong = tmp_path / "holiday_photos"
+    wrong.mkdir()
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(wrong / "beach.jpg")
+    at = logged_in_setup(monkeypatch)
+    at.text_input[0].input(str(wrong))
+    at.button[0].click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "REAL" in at.error[0].value
+    assert any("demo pool" in w.value for w in at.warning)
