@@ -45,3 +45,186 @@ class PreparedDataset(Base):
     cache_path: Mapped[str] = mapped_column(Text)
     report: Mapped[dict] = mapped_column(JSON)
     prepared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- survey: sets of images, participants, what they were shown and answered ---
+from sqlalchemy import (  # noqa: E402  (appended section keeps its own imports)
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    UniqueConstraint,
+    text,
+)
+
+
+class SurveySet(Base):
+    """The images a survey shows. status: draft -> open -> closed; one open at a time."""
+
+    __tablename__ = "survey_set"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    split: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    design: Mapped[str] = mapped_column(String(10))
+    pool_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    consent_text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    __table_args__ = (
+        CheckConstraint("design IN ('fixed', 'pool')", name="design"),
+        CheckConstraint("status IN ('draft', 'open', 'closed')", name="status"),
+        CheckConstraint("size >= 2", name="size"),
+        # A partial unique index: at most one row may be 'open', even with two app processes.
+        Index(
+            "uq_survey_set_one_open",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+
+class SurveyImage(Base):
+    """One image of a set (the whole pool when design is 'pool'), with its label."""
+
+    __tablename__ = "survey_image"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("survey_set.id"))
+    image_id: Mapped[str] = mapped_column(String(300))
+    label: Mapped[int] = mapped_column(SmallInteger)
+    pool_position: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (
+        UniqueConstraint("set_id", "image_id", name="uq_survey_image_set_image"),
+        UniqueConstraint("set_id", "pool_position", name="uq_survey_image_set_position"),
+        CheckConstraint("label IN (0, 1)", name="label"),
+    )
+
+
+class Participant(Base):
+    """A person taking one set. token is the bearer secret in the URL (?p=...)."""
+
+    __tablename__ = "participant"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("survey_set.id"))
+    prolific_pid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    study_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    consented_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    questions_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    age_band: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    ai_exposure: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    completion_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    image_order: Mapped[list] = mapped_column(JSON)
+    is_simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (
+        # NULLs are distinct on SQLite and PostgreSQL: only real Prolific ids are unique.
+        UniqueConstraint("set_id", "prolific_pid", name="uq_participant_set_prolific"),
+    )
+
+
+class ShownImage(Base):
+    """When an image was FIRST sent to a participant: the response-time clock starts here."""
+
+    __tablename__ = "shown_image"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    shown_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("participant_id", "position", name="uq_shown_image_participant_position"),
+    )
+
+
+class Answer(Base):
+    """One participant's answer to one image; never a second row, never overwritten."""
+
+    __tablename__ = "answer"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"))
+    image_id: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(Integer)
+    answer: Mapped[int] = mapped_column(SmallInteger)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    confidence: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    response_ms: Mapped[int] = mapped_column(Integer)
+    shown_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("participant_id", "image_id", name="uq_answer_participant_image"),
+        UniqueConstraint("participant_id", "position", name="uq_answer_participant_position"),
+        CheckConstraint("answer IN (0, 1)", name="answer"),
+        CheckConstraint("confidence IS NULL OR confidence BETWEEN 1 AND 5", name="confidence"),
+    )
+
+
+# ---------------------------------------------------------------- training runs (issue #4)
+from sqlalchemy import Boolean as _Boolean  # noqa: E402  (appended section keeps its own imports)
+from sqlalchemy import CheckConstraint as _CheckConstraint  # noqa: E402
+
+
+class TrainingRun(Base):
+    """One training of a zoo model: its config, per-epoch history, final metrics,
+    status and checkpoint; the training page reads it, the CLI and jobs write it."""
+
+    __tablename__ = "training_run"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    config: Mapped[dict] = mapped_column(JSON)
+    # [{epoch, train_loss, train_acc, val_loss, val_acc, seconds}, ...]
+    history: Mapped[list] = mapped_column(JSON)
+    metrics: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    checkpoint_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    dataset_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    dataset_source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    device: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(_Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    __table_args__ = (
+        _CheckConstraint("status IN ('running', 'finished', 'failed', 'cancelled')", name="status"),
+    )
+
+
+# ---------------------------------------------------------------- background jobs (issue #7)
+from sqlalchemy import ForeignKey as _ForeignKey  # noqa: E402  (appended section keeps its own imports)
+
+
+class TrainingJob(Base):
+    """A training queued or running in the background (a `python -m study train`
+    subprocess); one runs per device at a time. `params` are the training's
+    options; `run_id` is its TrainingRun once it starts."""
+
+    __tablename__ = "training_job"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "train" or "filter" (train, then test on originals too)
+    label: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    device: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict] = mapped_column(JSON)
+    run_id: Mapped[int | None] = mapped_column(_ForeignKey("training_run.id"), nullable=True)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    log_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_tail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    __table_args__ = (
+        _CheckConstraint("status IN ('queued', 'running', 'finished', 'failed', 'cancelled')", name="status"),
+    )

@@ -2,7 +2,7 @@
 downloads the real data. Clearly marked: is_demo=True, source="demo", DEMO_NOTE.
 
 REAL: smooth gradients and soft colour blobs with camera-like grain.
-FAKE: the same kind of scene, with less grain, slightly richer colour and a faint
+FAKE: the same kind of scene, with less grain, slightly richer colour and a clear
 high-frequency periodic texture (the kind of generator artefact a small CNN
 learns quickly, as it does on CIFAKE).
 """
@@ -15,7 +15,7 @@ import numpy as np
 from study.data import LABELS, SIZE, Dataset, build_report, duplicates_report, make_dataset
 
 DEMO_NOTE = "demo — synthetic images, not CIFAKE"
-DEMO_VERSION = 1  # bump when the pictures change, so caches keyed on the fingerprint miss
+DEMO_VERSION = 2  # bump when the pictures change, so caches keyed on the fingerprint miss
 
 
 def _scenes(rng: np.random.Generator, n: int, fake: bool) -> np.ndarray:
@@ -41,10 +41,10 @@ def _scenes(rng: np.random.Generator, n: int, fake: bool) -> np.ndarray:
         # cos with |phase| <= pi/4 keeps a period-2 texture from vanishing on the pixel grid.
         phase = rng.uniform(-np.pi / 4, np.pi / 4, (n, 1, 1)).astype(np.float32)
         texture = np.cos(2 * np.pi * (fx * xx + fy * yy) * (SIZE - 1) / period + phase)
-        image = image + rng.uniform(3.5, 6, (n, 1, 1, 1)).astype(np.float32) * texture[..., None]
-        grain = 2.0
+        image = image + rng.uniform(14, 20, (n, 1, 1, 1)).astype(np.float32) * texture[..., None]
+        grain = 1.5
     else:
-        grain = 4.5
+        grain = 5.0
     image += grain * rng.standard_normal(image.shape, dtype=np.float32)
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 

@@ -1,0 +1,183 @@
+"""Grad-CAM for one image through the grad-cam package (pytorch_grad_cam), on
+each zoo entry's declared target layer.
+
+Why these layers, and why maps mean something at 32x32 (at least 4x4 native):
+
+| entry | layer (models/*.py) | native map | how |
+| logreg | `pixels` (identity on the input) | 32x32 | Grad-CAM on the input = channel-weighted image |
+| lenet, lenet2 | ReLU after the last conv, before its pool | 16x16 | last conv kept at full stride |
+| cnn_nopool | ReLU after the second conv | 32x32 | no pooling at all |
+| cnn | ReLU after the last conv | 32 / 2^(n_conv-1), never < 4 | pooling stops at 4x4 |
+| resnet50, vgg16, efficientnet_b0, densenet121 | last stage | input/32 = 7x7 at 224 | the 32x32 image is enlarged (bilinear) to 224 before the model |
+| vit_base_patch16_224 | `blocks.11.norm1`, tokens -> 14x14 | input/16 = 14x14 | same enlargement; class token dropped |
+
+At a native 32x32 input the backbones' last stage would be 1x1, a blank map;
+enlarging the input (models.predict.prepare_batch, img_size >= 128, ViT >= 64)
+is what keeps 4x4 or more. The map is computed at the model's input size by
+the package, then brought back to the image's own size (area averaging).
+
+A CAM object is created per call inside a `with` block: its hooks are removed
+when the block ends, so a long-lived model never collects them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+from pytorch_grad_cam import (
+    EigenCAM,
+    EigenGradCAM,
+    GradCAM,
+    GradCAMPlusPlus,
+    HiResCAM,
+    LayerCAM,
+    XGradCAM,
+)
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget
+from torch import nn
+
+from models.predict import FAKE, prepare_batch, to_tensor_nchw
+from models.registry import ModelError, ModelSpec
+
+# Name -> (class, label). Gradient-free EigenCAM ignores the target class.
+METHODS: dict[str, tuple[type, str]] = {
+    "gradcam": (GradCAM, "Grad-CAM"),
+    "gradcam++": (GradCAMPlusPlus, "Grad-CAM++"),
+    "hirescam": (HiResCAM, "HiResCAM"),
+    "xgradcam": (XGradCAM, "XGrad-CAM"),
+    "layercam": (LayerCAM, "LayerCAM"),
+    "eigencam": (EigenCAM, "EigenCAM (first principal component; no class)"),
+    "eigengradcam": (EigenGradCAM, "EigenGrad-CAM"),
+}
+CLASS_AWARE = frozenset(METHODS) - {"eigencam"}
+DEFAULT_METHOD = "gradcam"
+DISPLAY_SCALE = 8  # 32 px -> 256 px on screen and in the CLI's file
+DEFAULT_OPACITY = 0.5
+
+
+@dataclass(frozen=True)
+class Explanation:
+    p_fake: float  # P(AI-generated) from the same forward pass the map explains
+    predicted: int  # 0 REAL, 1 FAKE
+    target_class: int | None  # the class explained; None for class-free methods
+    method: str
+    cam: np.ndarray  # (H, W) float32 in [0, 1] at the image's own size
+    native_shape: tuple[int, int]  # the target layer's map, before any resizing
+    layer: str  # the target layer's name in the model
+
+    @property
+    def is_constant(self) -> bool:
+        return float(self.cam.max() - self.cam.min()) < 1e-6
+
+
+class ProbabilityOf:
+    """The CAM target: P(class) after the softmax, the very number shown beside
+    the map. With two classes its gradient is p(1-p) times that of the log-odds
+    (logit_c - logit_other), so the map shows what moves the DECISION; a raw
+    logit (ClassifierOutputTarget) also follows features that raise both logits
+    alike, and on weak models often has no positive evidence at all (a blank
+    map). category None = the class this very forward pass predicts."""
+
+    def __init__(self, category: int | None):
+        self.category = category
+
+    def __call__(self, model_output: torch.Tensor) -> torch.Tensor:
+        category = self.category
+        if category is None:
+            category = int(model_output.detach().argmax(dim=-1).reshape(-1)[0])
+        return ClassifierOutputSoftmaxTarget(category)(model_output)
+
+
+def method_names() -> list[str]:
+    return list(METHODS)
+
+
+def _layer_name(model: nn.Module, layer: nn.Module) -> str:
+    return next((name for name, module in model.named_modules() if module is layer), type(layer).__name__)
+
+
+def _hooks_on(layers: list[nn.Module]) -> int:
+    return sum(len(layer._forward_hooks) + len(layer._backward_hooks) for layer in layers)
+
+
+def explain(model: nn.Module, image: np.ndarray, spec: ModelSpec | None = None, *,
+            method: str = DEFAULT_METHOD, target_class: int | None = None) -> Explanation:
+    """P(AI) and the CAM of one (H, W, C) uint8 image (the model's input
+    channels, i.e. after any image filter). target_class None = the predicted
+    class. The caller serialises calls per model: hooks live on its layers."""
+    spec = spec or model.spec
+    if method not in METHODS:
+        raise ModelError(f"unknown CAM method {method!r}; choose one of: {', '.join(METHODS)}")
+    if target_class not in (None, 0, 1):
+        raise ModelError(f"target class must be 0 (REAL) or 1 (FAKE), not {target_class!r}")
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3:
+        raise ModelError(f"expected one (H, W, C) uint8 image, got {image.shape} {image.dtype}")
+    height, width = image.shape[:2]
+    device = next(model.parameters()).device
+    x = prepare_batch(to_tensor_nchw(image[None]).to(device), spec)
+    # An identity target layer (logreg) sees the input itself, which must carry
+    # a gradient for the package's hook to fire.
+    x.requires_grad_(True)
+    layers = spec.cam_target_layer(model)
+    cam_class, _label = METHODS[method]
+    targets = [ProbabilityOf(target_class)]
+    was_training = model.training
+    try:
+        with cam_class(model=model, target_layers=layers, reshape_transform=spec.cam_reshape) as cam:
+            grayscale = cam(input_tensor=x, targets=targets)[0]
+            logits = cam.outputs.detach().float()
+            native = tuple(cam.activations_and_grads.activations[0].shape[-2:])
+    finally:
+        model.zero_grad(set_to_none=True)  # the backward pass's grads would otherwise stay allocated
+        model.train(was_training)
+    leaked = _hooks_on(layers)
+    if leaked:  # a grad-cam release that did not happen would grow memory call by call
+        raise RuntimeError(f"{leaked} CAM hooks left on {spec.name}'s target layer")
+    p_fake = float(torch.softmax(logits, dim=1)[0, FAKE])
+    predicted = int(p_fake >= 0.5)
+    cam_map = _to_image_size(np.asarray(grayscale, dtype=np.float32), (height, width))
+    explained = None if method not in CLASS_AWARE else (predicted if target_class is None else int(target_class))
+    return Explanation(p_fake=p_fake, predicted=predicted, target_class=explained, method=method,
+                       cam=cam_map, native_shape=(int(native[0]), int(native[1])),
+                       layer=", ".join(_layer_name(model, layer) for layer in layers))
+
+
+def _to_image_size(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The package's map (at the model's input size) back to the image's size,
+    rescaled to [0, 1]; a constant map stays all zero (nothing to show)."""
+    if cam.shape != size:
+        cam = cv2.resize(cam, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    low, high = float(cam.min()), float(cam.max())
+    if high - low < 1e-7:
+        return np.zeros(size, np.float32)
+    return ((cam - low) / (high - low)).astype(np.float32)
+
+
+def overlay(image_rgb: np.ndarray, cam: np.ndarray, *, opacity: float = DEFAULT_OPACITY,
+            scale: int = DISPLAY_SCALE) -> np.ndarray:
+    """(H*scale, W*scale, 3) uint8: the image enlarged with nearest-neighbour
+    (whole pixels, as everywhere in the study) under the CAM as a JET heat map,
+    `opacity` being the heat map's share (0 = image only, 1 = map only)."""
+    if not 0.0 <= opacity <= 1.0:
+        raise ValueError(f"opacity must be in [0, 1], not {opacity}")
+    image_rgb = np.asarray(image_rgb, dtype=np.uint8)
+    height, width = image_rgb.shape[:2]
+    size = (width * scale, height * scale)
+    big = cv2.resize(image_rgb, size, interpolation=cv2.INTER_NEAREST)
+    # The map is smooth by nature: bilinear enlargement shows it without blocks.
+    heat = cv2.resize(np.asarray(cam, np.float32), size, interpolation=cv2.INTER_LINEAR)
+    heat_rgb = cv2.cvtColor(cv2.applyColorMap(np.uint8(255 * np.clip(heat, 0, 1)), cv2.COLORMAP_JET),
+                            cv2.COLOR_BGR2RGB)
+    # A plain blend, not the package's show_cam_on_image: that one rescales the
+    # result by its maximum, so opacity 0 would not give back the image itself.
+    mixed = (1.0 - opacity) * big.astype(np.float32) + opacity * heat_rgb.astype(np.float32)
+    return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+
+
+def enlarge(image_rgb: np.ndarray, scale: int = DISPLAY_SCALE) -> np.ndarray:
+    """The image enlarged with nearest-neighbour, never blurred."""
+    image_rgb = np.asarray(image_rgb, dtype=np.uint8)
+    return cv2.resize(image_rgb, (image_rgb.shape[1] * scale, image_rgb.shape[0] * scale),
+                      interpolation=cv2.INTER_NEAREST)

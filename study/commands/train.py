@@ -1,0 +1,261 @@
+"""`python -m study train | evaluate | predict`: train a zoo model, score a
+checkpoint on a split, or give P(AI-generated) for image files."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from study.cli import emit
+from study.errors import StudyError
+
+
+def register(subparsers) -> None:
+    # Defaults live in TrainConfig alone (None here = "the config's default"),
+    # and importing it here would load torch for every command's --help.
+    train = subparsers.add_parser("train", help="train a zoo model (paper recipe by default) and evaluate it")
+    train.add_argument("--model", required=True, help="a zoo entry (see `python -m study models`)")
+    _data_argument(train)
+    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--lr", type=float, default=None)
+    train.add_argument("--weight-decay", type=float, default=None, help="L2 strength")
+    train.add_argument("--val-split", type=float, default=None)
+    train.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs")
+    train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--augment", action="store_true", help="random rotations, shifts and flips")
+    train.add_argument("--filter", default=None, help="an image filter applied before training")
+    train.add_argument("--device", default=None, help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
+    train.add_argument("--max-train", type=int, default=None, help="use a random subset of N train images")
+    train.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    train.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="a model option, e.g. --set n_conv=3 --set dropout=0.2 (cnn) or --set img_size=128")
+    weights = train.add_mutually_exclusive_group()
+    weights.add_argument("--pretrained", dest="pretrained", action="store_true", default=None,
+                         help="backbones: start from ImageNet weights (the default for backbones)")
+    weights.add_argument("--no-pretrained", dest="pretrained", action="store_false",
+                         help="backbones: start from random weights (no download)")
+    weights.add_argument("--weights", default=None, metavar="FILE",
+                         help="backbones: ImageNet weights from a local .pth or .safetensors file")
+    train.add_argument("--run-id", type=int, default=None,
+                       help="record into this existing run (background jobs create it when they start)")
+    train.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
+    train.set_defaults(handler=train_command)
+
+    evaluate = subparsers.add_parser("evaluate", help="score a checkpoint on a split of a dataset")
+    evaluate.add_argument("--checkpoint", required=True, type=Path)
+    _data_argument(evaluate)
+    evaluate.add_argument("--split", default="test", choices=["test", "train"])
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.set_defaults(handler=evaluate_command)
+
+    predict = subparsers.add_parser("predict", help="P(AI-generated) for image files")
+    predict.add_argument("--checkpoint", required=True, type=Path)
+    predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="PNG, JPEG or WebP files")
+    predict.add_argument("--json", action="store_true", help="print one JSON object")
+    predict.set_defaults(handler=predict_command)
+
+
+def _data_argument(parser) -> None:
+    parser.add_argument("--data", default=None, metavar="SRC",
+                        help="a CIFAKE folder/zip/tar.gz (or a folder of them), or `demo` for the synthetic "
+                             "pool; default: the study's configured dataset")
+
+
+def load_data(source: str | None):
+    """--data: `demo`, a path, or the dataset the study is configured with."""
+    if source is None:
+        from study.data import configured_source
+
+        source, _ = configured_source()
+        if source is None:
+            raise StudyError("no dataset: give --data SRC (a CIFAKE folder or archive) or --data demo")
+    if source == "demo":
+        from study.demo import demo_pool
+
+        return demo_pool()
+    from study.data import load_dataset
+
+    if not Path(source).expanduser().exists():
+        raise StudyError(f"dataset source {source} does not exist; expected a CIFAKE folder/zip/tar.gz or `demo`")
+    return load_dataset(source)
+
+
+def _parse_sets(pairs: list[str]) -> dict:
+    import json
+
+    cfg = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise StudyError(f"--set expects KEY=VALUE, got {pair!r}")
+        try:
+            cfg[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            cfg[key.strip()] = value
+    return cfg
+
+
+class _ProgressBar:
+    """tqdm on stderr: one bar per epoch, validation figures in its postfix."""
+
+    def __init__(self, epochs: int):
+        self.epochs, self.bar = epochs, None
+
+    def on_start(self, info: dict) -> None:
+        print(f"training on {info['device']}: {info['n_train']:,} train / {info['n_val']:,} validation images, "
+              f"{info['num_params']:,} parameters", file=sys.stderr)
+
+    def on_batch(self, epoch: int, batch: int, n_batches: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{self.epochs}", unit="batch", file=sys.stderr)
+        self.bar.update(1)
+
+    def on_epoch(self, record: dict) -> None:
+        if self.bar is not None:
+            shown = {"loss": f"{record['train_loss']:.4f}", "acc": f"{record['train_acc']:.4f}"}
+            if record["val_acc"] is not None:
+                shown.update(val_loss=f"{record['val_loss']:.4f}", val_acc=f"{record['val_acc']:.4f}")
+            self.bar.set_postfix(shown)
+            self.bar.close()
+            self.bar = None
+
+    def should_stop(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def train_command(args) -> int:
+    from study.training import TrainConfig, build_model, run_training
+
+    model_cfg = _parse_sets(args.set)
+    if args.weights:
+        model_cfg["weights"] = args.weights
+    elif args.pretrained is not None:
+        model_cfg["pretrained"] = args.pretrained
+    spec_probe = _spec_or_error(args.model, model_cfg)
+    if spec_probe.pretrained_available and "pretrained" not in model_cfg and "weights" not in model_cfg:
+        model_cfg["pretrained"] = True  # the paper fine-tunes ImageNet weights
+    given = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+             "weight_decay": args.weight_decay, "val_split": args.val_split, "patience": args.patience,
+             "seed": args.seed, "device": args.device}
+    config = TrainConfig(
+        model=args.model, model_cfg=model_cfg, augment=args.augment, filter=args.filter,
+        max_train=args.max_train, amp=not args.no_amp, num_threads=args.threads,
+        **{k: v for k, v in given.items() if v is not None},
+    )
+    config.validate()
+    if model_cfg.get("pretrained") or model_cfg.get("weights"):
+        build_model(config.model, model_cfg)  # fail on missing weights before decoding any data
+    dataset = load_data(args.data)
+    bar = None if args.json else _ProgressBar(config.epochs)
+    try:
+        result = run_training(config, dataset, callbacks=[bar] if bar else [], run_id=args.run_id)
+    finally:
+        if bar:
+            bar.close()
+    metrics = result["metrics"]
+    result["dataset"] = {"source": dataset.source, "fingerprint": dataset.fingerprint, "is_demo": dataset.is_demo}
+    lines = [f"run {result['run_id']}: {result['status']} on {result['device']}"]
+    lines.append(f"checkpoint: {result['checkpoint']}")
+    if metrics.get("val_acc") is not None:
+        lines.append(f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}: train acc "
+                     f"{metrics['train_acc']:.4f}, validation acc {metrics['val_acc']:.4f}")
+    if "test" in metrics:
+        lines += _metric_lines(metrics["test"], "test")
+    if result["seconds_per_epoch"] is not None:
+        lines.append(f"seconds per epoch: {result['seconds_per_epoch']:.1f}")
+    emit(result, args.json, lines)
+    return 0
+
+
+def _spec_or_error(name: str, cfg: dict):
+    from models.registry import ModelError, get_spec
+
+    try:
+        return get_spec(name, **cfg)
+    except ModelError as err:
+        raise StudyError(str(err)) from err
+
+
+def _metric_lines(m: dict, label: str) -> list[str]:
+    lines = [f"{label} accuracy: {m['accuracy']:.4f} on {m['n']:,} images"]
+    if m.get("accuracy_leak_free") is not None:
+        lines.append(f"{label} accuracy without the {m['n_leaked']:,} images also in train: "
+                     f"{m['accuracy_leak_free']:.4f} on {m['n_leak_free']:,}")
+    for name, c in m["per_class"].items():
+        lines.append(f"  {name}: precision {c['precision']:.4f}  recall {c['recall']:.4f}  "
+                     f"f1 {c['f1']:.4f}  support {c['support']:,}")
+    (tn, fp), (fn, tp) = m["confusion_matrix"]
+    lines.append(f"  confusion (rows truth REAL/FAKE, columns predicted): [[{tn}, {fp}], [{fn}, {tp}]]")
+    return lines
+
+
+def evaluate_command(args) -> int:
+    from study.devices import pick_device
+    from study.evaluation import evaluate_model, open_checkpoint
+
+    device = pick_device(args.device)
+    model, spec, meta = open_checkpoint(args.checkpoint, device=device)
+    dataset = load_data(args.data)
+    train_config = (meta.get("extra") or {}).get("train_config") or {}
+    warnings = []
+    if meta.get("dataset_fingerprint") and meta["dataset_fingerprint"] != dataset.fingerprint:
+        warnings.append(f"this checkpoint was trained on another dataset (fingerprint "
+                        f"{meta['dataset_fingerprint'][:12]}, this one {dataset.fingerprint[:12]})")
+    if args.split == "train":
+        warnings.append("evaluating on the train split: the model saw these images, so this is NOT a test accuracy")
+    metrics = evaluate_model(model, dataset, args.split, spec=spec, image_filter=train_config.get("filter"),
+                             device=device)
+    for w in warnings:
+        if not args.json:
+            print(f"warning: {w}", file=sys.stderr)
+    label = "train-split (seen in training)" if args.split == "train" else args.split
+    result = {"checkpoint": str(args.checkpoint), "model": meta["model"], "metrics": metrics,
+              "warnings": warnings, "dataset": {"source": dataset.source, "fingerprint": dataset.fingerprint}}
+    emit(result, args.json, [f"model {meta['model']} ({args.checkpoint})", *_metric_lines(metrics, label)])
+    return 0
+
+
+def read_image_files(paths: list[Path]):
+    """Image files -> (N, 32, 32, 3) uint8, converted the way datasets are."""
+    import numpy as np
+
+    from study.data import decode_chunk
+    from study.errors import DatasetError
+
+    items = []
+    for path in paths:
+        if not path.is_file():
+            raise StudyError(f"image file {path} does not exist")
+        items.append((path.name, path.read_bytes()))
+    out = []
+    for item, path in zip(items, paths):
+        try:
+            images, _ = decode_chunk([item])
+        except DatasetError:
+            raise StudyError(f"{path} is not a readable image; expected a PNG, JPEG or WebP file") from None
+        out.append(images)
+    return np.concatenate(out)
+
+
+def predict_command(args) -> int:
+    from models.predict import predict_proba
+    from study.evaluation import open_checkpoint
+    from study.training import apply_filter
+
+    model, spec, meta = open_checkpoint(args.checkpoint)
+    images = read_image_files(args.images)
+    image_filter = ((meta.get("extra") or {}).get("train_config") or {}).get("filter")
+    p_fake = predict_proba(model, apply_filter(image_filter, images), spec=spec)
+    rows = [{"image": str(path), "p_ai": float(p), "predicted": "FAKE" if p >= 0.5 else "REAL"}
+            for path, p in zip(args.images, p_fake)]
+    emit({"checkpoint": str(args.checkpoint), "model": meta["model"], "predictions": rows}, args.json,
+         [f"{r['p_ai']:.4f}  {r['predicted']:4s}  {r['image']}" for r in rows])
+    return 0
