@@ -26,6 +26,7 @@ if is_researcher():
     researcher_pages = [
         st.Page("app_pages/setup.py", title="Setup", icon="🛠️", url_path="setup"),
         st.Page("app_pages/survey_admin.py", title="Survey sets", icon="🗂️", url_path="survey-sets"),
+        st.Page("app_pages/results.py", title="Results", icon="📊", url_path="results"),
     ]
     page = st.navigation(
         {"Participants": [survey], "Researcher": researcher_pages, "Account": [login]},

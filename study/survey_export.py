@@ -61,3 +61,116 @@ def answers_csv(engine: Engine, set_id: int) -> str:
             q.as_utc(row.shown_at).isoformat(), q.as_utc(row.answered_at).isoformat(),
         ])
     return out.getvalue()
+
+
+# --- participants: one row per person who consented (issue #6) -----------------
+
+PARTICIPANT_COLUMNS = {
+    "participant_id": COLUMNS["participant_id"],
+    "prolific_pid": COLUMNS["prolific_pid"],
+    "study_id": COLUMNS["study_id"],
+    "session_id": COLUMNS["session_id"],
+    "age_band": COLUMNS["age_band"],
+    "ai_exposure": COLUMNS["ai_exposure"],
+    "is_simulated": COLUMNS["is_simulated"],
+    "completed": "1 = answered every image of the set",
+    "consented_at": "UTC time of consent",
+    "started_at": "UTC time the first image was requested; empty = never started",
+    "completed_at": "UTC time the last answer was committed; empty = not completed",
+    "answered": "number of answers stored",
+    "correct": "number of right answers (the score, for a completed participant)",
+    "accuracy_real": "share right among this participant's REAL images",
+    "accuracy_fake": "share right among this participant's FAKE images",
+    "hits": "answered 'AI-generated' to a FAKE image",
+    "false_alarms": "answered 'AI-generated' to a REAL image",
+    "dprime": "d' = z(H) - z(F), log-linear correction (Hautus 1995): H = (hits + 0.5) / (FAKE + 1), "
+              "F = (false alarms + 0.5) / (REAL + 1)",
+    "criterion": "c = -(z(H) + z(F)) / 2, same correction; > 0 leans towards 'Real photo'",
+    "binomial_p": "one-sided exact binomial p of `correct` or more right out of `answered` by guessing",
+    "median_response_ms_server": "median of this participant's response_ms_server (see the answers export)",
+}
+
+
+def participants_csv(engine: Engine, set_id: int) -> str:
+    """One row per participant of the set, with their score and d'."""
+    from study.analysis import load_answers, load_participants
+    from study.analysis_scores import per_participant
+
+    summary(engine, set_id)
+    people = load_participants(engine, set_id).merge(
+        per_participant(load_answers(engine, set_id)), on="participant_id", how="left")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(PARTICIPANT_COLUMNS)
+    for row in people.itertuples(index=False):
+        writer.writerow([
+            row.participant_id, _text(row.prolific_pid), _text(row.study_id), _text(row.session_id),
+            _text(row.age_band), _text(row.ai_exposure), int(bool(row.is_simulated)), int(bool(row.completed)),
+            _text(row.consented_at), _text(row.started_at), _text(row.completed_at),
+            _int(row.answered), _int(row.correct), _float(row.accuracy_real), _float(row.accuracy_fake),
+            _int(row.hits), _int(row.false_alarms), _float(row.dprime), _float(row.criterion),
+            _float(row.binomial_p), _float(row.median_response_ms),
+        ])
+    return out.getvalue()
+
+
+def participants_dictionary(engine: Engine, set_id: int) -> str:
+    head = data_dictionary(engine, set_id).split("\n\n", 1)[0]
+    return head + "\n\n" + "\n".join(f"{k}: {v}" for k, v in PARTICIPANT_COLUMNS.items()) + "\n"
+
+
+def _text(value) -> str:
+    return "" if value is None or value != value else str(value)  # None or NaN (pandas' missing text)
+
+
+def _int(value) -> str:
+    return "0" if value is None or value != value else str(int(value))  # NaN: never answered
+
+
+def _float(value) -> str:
+    return "" if value is None or value != value else repr(float(value))
+
+
+# --- the database itself --------------------------------------------------------
+
+def database_copy(database_url: str, out) -> int:
+    """A consistent copy of the SQLite study database at `out` (SQLite's backup
+    API, safe while the app is writing); returns its size in bytes. For a
+    PostgreSQL database say to use pg_dump."""
+    import sqlite3
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from study.errors import StudyError
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        raise StudyError(
+            f"the database is {url.get_backend_name()}, not a file: copy it with its own tools, "
+            f"e.g. `pg_dump --format=custom --file=study.dump --host={url.host or 'localhost'} "
+            f"--username={url.username or 'USER'} {url.database or 'DBNAME'}`"
+        )
+    if not url.database or url.database == ":memory:" or not Path(url.database).is_file():
+        raise StudyError(f"there is no SQLite database file at {url.database!r}")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    source = sqlite3.connect(url.database, timeout=15)
+    target = sqlite3.connect(out)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    return out.stat().st_size
+
+
+def database_bytes(database_url: str) -> bytes:
+    """The same copy, as bytes for a download button."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "study.db"
+        database_copy(database_url, path)
+        return path.read_bytes()

@@ -49,6 +49,14 @@ def register(subparsers) -> None:
     export.add_argument("--json", action="store_true", help="print one JSON object")
     export.set_defaults(handler=export_command)
 
+    simulate = sub.add_parser("simulate", help="add simulated participants to the open set (to try the Results page)")
+    simulate.add_argument("--participants", type=int, default=63, help="how many (default 63, as in the paper)")
+    simulate.add_argument("--seed", type=int, default=0, help="random seed of their answers (default 0)")
+    simulate.add_argument("--dropout", type=float, default=0.0, help="share who stop part-way (default 0)")
+    simulate.add_argument("--remove", action="store_true", help="delete every simulated participant instead")
+    simulate.add_argument("--json", action="store_true", help="print one JSON object")
+    simulate.set_defaults(handler=simulate_command)
+
 
 def _database():
     from db import open_database
@@ -135,4 +143,22 @@ def export_command(args) -> int:
     rows = text.count("\n") - 1
     emit({"set_id": set_id, "csv": str(args.out), "dictionary": str(notes), "answers": rows}, args.json,
          [f"wrote {rows} answers of set {set_id} to {args.out} (column meanings in {notes})"])
+    return 0
+
+
+def simulate_command(args) -> int:
+    from study.simulate import remove_simulated, simulate
+
+    engine = _database()
+    if args.remove:
+        done = remove_simulated(engine)
+        emit(done, args.json, [f"removed {done['participants_removed']} simulated participants "
+                               f"and their {done['answers_removed']} answers"])
+        return 0
+    done = simulate(engine, args.participants, args.seed, dropout=args.dropout)
+    emit(done, args.json, [
+        f"added {done['participants']} SIMULATED participants ({done['completed']} completed, {done['answers']} "
+        f"answers) to set {done['set_id']}; the Results page leaves them out unless asked; "
+        "remove them with `python -m study survey simulate --remove`"
+    ])
     return 0

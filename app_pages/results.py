@@ -1,0 +1,330 @@
+"""Researcher page "Results": how well people did, which images fooled them,
+and where humans and models agree. Every figure comes from study.analysis
+(the same numbers `python -m study results --json` prints); this page only
+chooses, lays out and draws. Image ids are shown here on purpose: researchers
+need them, and this page is behind the researcher login."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from study import analysis, analysis_models, survey, survey_export
+from study.analysis_images import thumbnail_data_uri
+from study.analysis_scores import SDT_CORRECTION
+from study.config import get_settings
+from study.demo import DEMO_NOTE
+from study.errors import StudyError
+from ui.auth import require_researcher
+from ui.resources import engine as study_engine
+
+require_researcher()
+st.title("Results")
+engine = study_engine()
+database_url = get_settings().database_url
+PREDICT_PAGE = Path(__file__).with_name("predict.py")
+
+
+@st.cache_data(show_spinner="Running the model on the survey images…", max_entries=64)
+def predictions_for(checkpoint_path: str, mtime: float, set_id: int, url: str) -> np.ndarray:
+    """P(AI) on the set's images; keyed on the checkpoint's mtime so a retrained file is rerun."""
+    return analysis_models.predict_set(checkpoint_path, analysis.set_image_pixels(engine, set_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def thumbnails_for(set_id: int, url: str) -> list[str]:
+    return [thumbnail_data_uri(pixels) for pixels in analysis.set_image_pixels(engine, set_id)]
+
+
+def f2(value) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def ms(value) -> str:
+    return "–" if value is None else f"{value:.0f}"
+
+
+def pct(value) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+# --- which set ----------------------------------------------------------------------
+sets = survey.all_summaries(engine)
+if not sets:
+    st.info(
+        "No survey set exists yet, so there is nothing to show. Once participants answer a set, this page shows: "
+        "the distribution of their scores (the paper's Figure 2) with mean, median, SD and a 95% confidence "
+        "interval; tests against chance; accuracy on REAL and on FAKE images and d′; a table of every survey image "
+        "with how many people got it right; the trained models on the same images; response times; and exports. "
+        "Create a set on the **Survey sets** page, or try the page with simulated participants: "
+        "`python -m study survey simulate --participants 63 --seed 1`."
+    )
+    st.stop()
+
+default_id = analysis.default_set_id(engine)
+ids = [s.id for s in sets]
+set_id = st.selectbox(
+    "Survey set", ids, index=ids.index(default_id) if default_id in ids else 0,
+    format_func=lambda i: next(f"{s.id}: {s.name} ({s.status}, {s.completed} completed)" for s in sets if s.id == i),
+)
+chosen = next(s for s in sets if s.id == set_id)
+if chosen.is_demo:
+    st.warning(f"**{DEMO_NOTE}**: this set shows the app's synthetic demo pictures, not CIFAKE.")
+
+# --- who counts ---------------------------------------------------------------------
+people = analysis.load_participants(engine, set_id)
+n_simulated = int(people["is_simulated"].sum())
+with st.expander("Who counts", expanded=True):
+    left, right = st.columns(2)
+    include_simulated = left.toggle(
+        "Include simulated participants", value=False, key="include_simulated",
+        help="Participants added by `survey simulate`: not people. Left out unless you ask.")
+    completed_only = left.checkbox(
+        "Completed participants only", value=False, key="completed_only",
+        help="The score distribution always uses completed participants; this also limits the per-image, "
+             "pooled and response-time figures to them.")
+    speeder_ms = right.number_input(
+        "Exclude speeders: median response time below (ms; 0 = keep everyone)",
+        min_value=0, max_value=600_000, value=0, step=100, key="speeder_ms")
+    ages = right.multiselect("Age band (empty = everyone)", analysis.demographic_options(people, "age_band"),
+                             key="age_bands")
+    exposure = right.multiselect("Sees AI images (empty = everyone)",
+                                 analysis.demographic_options(people, "ai_exposure"), key="ai_exposure")
+filters = analysis.Filters(
+    include_simulated=include_simulated, completed_only=completed_only, speeder_ms=int(speeder_ms) or None,
+    age_bands=tuple(ages) or None, ai_exposure=tuple(exposure) or None,
+)
+
+# --- which models -------------------------------------------------------------------
+choices = {c.key: c for c in analysis_models.available_models(engine)}
+picked = st.multiselect(
+    "Compare with models (finished training runs)", list(choices), default=list(choices)[:1], key="models",
+    format_func=lambda key: f"{key} (trained on {choices[key].dataset_source or '?'}"
+    + ("" if choices[key].test_accuracy is None else f", test accuracy {pct(choices[key].test_accuracy)}") + ")",
+    help="Each model is run on this set's own images, the ones the humans saw, with the filter it was trained with.")
+predictions, model_errors = {}, []
+for key in picked:
+    choice = choices[key]
+    try:
+        predictions[key] = predictions_for(choice.checkpoint_path, Path(choice.checkpoint_path).stat().st_mtime,
+                                           set_id, database_url)
+    except (StudyError, OSError) as err:
+        model_errors.append(f"{key}: {err}")
+for message in model_errors:
+    st.error(message)
+
+result = analysis.analyse(engine, set_id, filters, predictions)
+counts = result.counts
+
+# --- counts -------------------------------------------------------------------------
+if n_simulated:
+    st.warning(f"This set has **{n_simulated} simulated participants** (not people): "
+               + ("they are **included** in every figure below." if include_simulated else
+                  "they are left out; switch on *Include simulated participants* to see them."))
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Completed", counts["completed"])
+c2.metric("Incomplete", counts["incomplete"])
+by = counts["excluded_by"]
+c3.metric("Excluded", counts["excluded"],
+          help=f"simulated {by['simulated']}, speeders {by['speeder']}, demographic filter {by['demographic']}")
+c4.metric("Answers analysed", counts["answers_analysed"])
+
+if result.is_empty:
+    st.info(
+        "No answers to analyse yet" + (" with these filters" if counts["total"] else "") + ". When participants "
+        "have answered, this page shows the distribution of their scores (the paper's Figure 2) with mean, median, "
+        "SD and 95% confidence interval, tests against chance, accuracy on REAL and FAKE images and d′, a table "
+        "of every survey image, the chosen models on the same images, and response times."
+    )
+    st.stop()
+
+# --- score distribution -------------------------------------------------------------
+s = result.scores
+st.subheader("Scores")
+if s.n == 0:
+    st.info("Nobody in the selection has answered every image yet; the score distribution needs completed "
+            "participants (answer-level figures below use the answers given so far).")
+else:
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(f"Mean score (of {s.set_size})", f2(s.mean))
+    m2.metric("Median", f2(s.median))
+    m3.metric("SD", f2(s.sd))
+    m4.metric("95% CI of the mean", "–" if s.ci_low is None else f"[{f2(s.ci_low)}, {f2(s.ci_high)}]")
+    counts_by_score = np.bincount(result.score_values.astype(int), minlength=s.set_size + 1)
+    histogram = go.Figure(go.Bar(x=list(range(s.set_size + 1)), y=counts_by_score, name="participants"))
+    if s.ci_low is not None:
+        histogram.add_vrect(x0=s.ci_low, x1=s.ci_high, fillcolor="grey", opacity=0.15, line_width=0,
+                            annotation_text="95% CI", annotation_position="top left")
+    histogram.add_vline(x=s.chance, line_dash="dot", annotation_text=f"chance {s.chance:g}")
+    paper_label = f"paper {s.paper_mean:.2f}" + (" (8.46/15 scaled)" if s.paper_scaled else "")
+    histogram.add_vline(x=s.paper_mean, line_dash="dash", line_color="orange", annotation_text=paper_label,
+                        annotation_position="bottom right")
+    histogram.add_vline(x=s.mean, line_color="red", annotation_text=f"mean {s.mean:.2f}")
+    histogram.update_layout(xaxis_title=f"score (right answers out of {s.set_size})", yaxis_title="participants",
+                            bargap=0.1, title=f"Scores of {s.n} completed participants")
+    st.plotly_chart(histogram, key="score-histogram")
+    test = ("t-test needs at least two different scores" if s.t is None else
+            f"one-sample t-test against chance ({s.chance:g}): t({s.df}) = {s.t:.3f}, p = {s.p:.4f}")
+    scale = (f" The paper's 8.46/15 is scaled to this set's {s.set_size} images." if s.paper_scaled else "")
+    st.caption(
+        f"{test}. Exact binomial test per participant (one-sided, p < .05 needs {s.min_correct_above_chance} of "
+        f"{s.set_size} right): {s.n_above_chance} of {s.n} participants beat chance on their own.{scale}"
+    )
+
+a, sdt = result.accuracy, result.sdt_pooled
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Accuracy on REAL images", pct(a["real"]), help=f"{a['n_real']} answers")
+m2.metric("Accuracy on FAKE images", pct(a["fake"]), help=f"{a['n_fake']} answers")
+m3.metric("d′ (pooled)", "–" if sdt.dprime is None else f"{sdt.dprime:.3f}")
+m4.metric("criterion c (pooled)", "–" if sdt.criterion is None else f"{sdt.criterion:.3f}")
+mean_d = result.sdt_mean["mean_dprime"]
+st.caption(
+    "Signal = AI-generated (FAKE): a hit is saying “AI-generated” to a FAKE image, a false alarm saying it "
+    f"to a REAL one; c > 0 leans towards “Real photo”. d′ and c use the {SDT_CORRECTION}. Pooled over all analysed answers "
+    f"({sdt.hits} hits, {sdt.false_alarms} false alarms)"
+    + ("" if mean_d is None else f"; mean of the completed participants' own d′: {mean_d:.3f}") + "."
+)
+with st.expander("Participants"):
+    shown = result.participants.copy()
+    shown["status"] = np.where(shown["excluded"] != "", "excluded: " + shown["excluded"],
+                               np.where(shown["completed"], "completed", "incomplete"))
+    shown["simulated"] = np.where(shown["is_simulated"], "SIMULATED", "")
+    st.dataframe(
+        shown[["participant_id", "simulated", "status", "age_band", "ai_exposure", "answered", "correct",
+               "binomial_p", "accuracy_real", "accuracy_fake", "dprime", "criterion", "median_response_ms"]],
+        hide_index=True, key="participants-table",
+        column_config={"binomial_p": st.column_config.NumberColumn("binomial p", format="%.4f"),
+                       "dprime": st.column_config.NumberColumn("d′", format="%.3f"),
+                       "criterion": st.column_config.NumberColumn("c", format="%.3f"),
+                       "accuracy_real": st.column_config.NumberColumn("acc. REAL", format="percent"),
+                       "accuracy_fake": st.column_config.NumberColumn("acc. FAKE", format="percent")},
+    )
+
+# --- image by image -----------------------------------------------------------------
+st.subheader("Image by image")
+images = result.images
+table = pd.DataFrame({
+    "image_id": images["image_id"],
+    "true label": images["true_label"],
+    "share right": images["share_right"],
+    "n": images["n"],
+    "said AI": images["share_said_ai"],
+    "mean confidence": images["mean_confidence"],
+    "mean response (ms)": images["mean_response_ms"],
+    "human majority": images["majority"].map({1.0: "AI-generated", 0.0: "Real photo"}).fillna("tie / none"),
+})
+config = {
+    "share right": st.column_config.ProgressColumn("share right", min_value=0.0, max_value=1.0, format="percent"),
+    "said AI": st.column_config.NumberColumn("said AI", format="percent"),
+    "mean confidence": st.column_config.NumberColumn(format="%.2f"),
+    "mean response (ms)": st.column_config.NumberColumn(format="%.0f"),
+}
+try:
+    table.insert(0, "image", thumbnails_for(set_id, database_url))
+    config["image"] = st.column_config.ImageColumn("image", width="small")
+except StudyError as err:
+    st.caption(f"No thumbnails: {err}")
+for key in predictions:
+    table[f"P(AI) {key}"] = images[f"p_ai {key}"]
+    table[f"right {key}"] = images[f"right {key}"]
+    agrees = (images[f"p_ai {key}"] >= analysis_models.THRESHOLD).astype(float) == images["majority"]
+    table[f"agrees with majority {key}"] = np.where(images["majority"].isna(), "no majority",
+                                                    np.where(agrees, "yes", "no"))
+    config[f"P(AI) {key}"] = st.column_config.NumberColumn(format="%.3f")
+if PREDICT_PAGE.exists():
+    table["open"] = [f"/predict?set={set_id}&image={p}" for p in images["pool_position"]]
+    config["open"] = st.column_config.LinkColumn("live prediction", display_text="open")
+st.dataframe(table, hide_index=True, column_config=config, key="images-table")
+st.caption("Sort by a column by clicking its header. The human majority is the answer most people gave; an exact "
+           "tie (or an image nobody answered) has no majority and is left out of the agreement with the models.")
+
+# --- humans vs models ---------------------------------------------------------------
+st.subheader("Humans and models")
+
+
+def confusion_figure(matrix, title: str, x_title: str) -> go.Figure:
+    figure = px.imshow(np.array(matrix), x=["REAL", "FAKE"], y=["REAL", "FAKE"], text_auto=True,
+                       color_continuous_scale="Blues", title=title)
+    figure.update_layout(xaxis_title=x_title, yaxis_title="true label", coloraxis_showscale=False, height=300)
+    return figure
+
+
+def report_table(report: dict) -> pd.DataFrame:
+    rows = {k: v for k, v in report.items() if isinstance(v, dict)}
+    return pd.DataFrame(rows).T.rename(columns={"f1-score": "f1"})
+
+
+humans = result.humans
+panels = st.columns(min(1 + len(result.models), 3))
+panels[0].plotly_chart(confusion_figure(humans.confusion, f"Humans (pooled, {humans.n_answers} answers)",
+                                        "answered"), key="confusion-humans")
+for i, model in enumerate(result.models):
+    panels[(i + 1) % len(panels)].plotly_chart(
+        confusion_figure(model.confusion, f"{model.key} ({model.n_images} images)", "predicted"),
+        key=f"confusion-{model.key}")
+with st.expander("Classification reports"):
+    st.markdown(f"**Humans** (pooled answers, accuracy {pct(humans.accuracy)})")
+    st.dataframe(report_table(humans.report))
+    for model in result.models:
+        st.markdown(f"**{model.key}** (accuracy {pct(model.accuracy)})")
+        st.dataframe(report_table(model.report))
+if result.models:
+    points = pd.concat([
+        pd.DataFrame({"model": key, "model P(AI)": images[f"p_ai {key}"], "share of humans saying AI": images[
+            "share_said_ai"], "true label": images["true_label"], "image_id": images["image_id"], "n": images["n"]})
+        for key in predictions
+    ])
+    scatter = px.scatter(points, x="model P(AI)", y="share of humans saying AI", color="true label",
+                         symbol="model", hover_data=["image_id", "n"], range_x=[-0.02, 1.02], range_y=[-0.02, 1.02],
+                         title="Each survey image: humans against the model")
+    scatter.add_hline(y=0.5, line_dash="dot")
+    scatter.add_vline(x=0.5, line_dash="dot")
+    st.plotly_chart(scatter, key="human-model-scatter")
+    columns = st.columns(min(len(result.models), 4))
+    for i, model in enumerate(result.models):
+        columns[i % len(columns)].metric(
+            f"κ {model.key} vs human majority", "–" if model.kappa_vs_majority is None else
+            f"{model.kappa_vs_majority:.3f}", help=f"Cohen's kappa over the {model.n_compared} images with a "
+            f"human majority; agreement {pct(model.agreement_with_majority)}")
+    st.caption(f"Cohen's kappa (scikit-learn) between each model's answer (P(AI) ≥ 0.5) and the human majority, "
+               f"over the {humans.majority_n} images with a majority ({humans.majority_ties} tied images left out). "
+               f"The human majority itself is right on {pct(humans.majority_accuracy)} of them.")
+elif not choices:
+    st.caption("No finished training runs yet: train a model (`python -m study train --model lenet --data ...`) "
+               "to compare it with the humans on these images.")
+
+# --- response times -----------------------------------------------------------------
+st.subheader("Response times")
+rt = result.answers.assign(answer_was=np.where(result.answers["correct"] == 1, "right", "wrong"))
+times = result.response_times
+left, right = st.columns(2)
+left.plotly_chart(px.histogram(rt, x="response_ms", color="answer_was", nbins=40, barmode="overlay",
+                               labels={"response_ms": "response time (ms, measured on the server)"},
+                               title="Distribution"), key="rt-histogram")
+right.plotly_chart(px.box(rt, x="answer_was", y="response_ms", points="outliers",
+                          labels={"response_ms": "response time (ms)", "answer_was": "answer"},
+                          title="Against correctness"), key="rt-box")
+st.caption(
+    f"Median {ms(times['median_ms'])} ms (right {ms(times['median_ms_right'])}, wrong {ms(times['median_ms_wrong'])})"
+    + ("" if times["mannwhitney_p"] is None else
+       f"; Mann-Whitney U test, right vs wrong, two-sided p = {times['mannwhitney_p']:.4f}")
+    + ". Times run from the moment the server first sent the image to the moment the answer reached it."
+)
+
+# --- export -------------------------------------------------------------------------
+st.subheader("Export")
+e1, e2, e3 = st.columns(3)
+e1.download_button("Answers (CSV, one row per answer)", lambda: survey_export.answers_csv(engine, set_id),
+                   file_name=f"survey-set-{set_id}-answers.csv", mime="text/csv", on_click="ignore")
+e2.download_button("Participants (CSV)", lambda: survey_export.participants_csv(engine, set_id),
+                   file_name=f"survey-set-{set_id}-participants.csv", mime="text/csv", on_click="ignore")
+if database_url.startswith("sqlite"):
+    e3.download_button("Database (SQLite file)", lambda: survey_export.database_bytes(database_url),
+                       file_name="study.db", mime="application/vnd.sqlite3", on_click="ignore")
+else:
+    e3.caption("The database is PostgreSQL: copy it with `pg_dump` (e.g. `pg_dump --format=custom "
+               "--file=study.dump DBNAME`).")
+st.caption("The exports hold every participant, simulated ones marked (is_simulated = 1), whatever the filters above. "
+           "The same files: `python -m study export answers|participants|database --out PATH`.")

@@ -1,0 +1,296 @@
+"""What the study found, for one survey set: the researcher's Results page and
+`python -m study results` both call analyse() and show what it returns.
+
+Who counts (Filters):
+- simulated participants (`survey simulate`) are left out unless asked for;
+- a demographic filter keeps only participants with the chosen optional answers;
+- "speeders", whose median response time is below a threshold, are left out;
+- the score distribution (histogram, mean, t-test, binomial tests) uses the
+  participants who answered every image: a score out of the set size means
+  nothing for someone who stopped half-way;
+- answer-level figures (per-image shares, pooled accuracy on REAL and FAKE,
+  pooled d', response times, human-vs-model) use every answer of the remaining
+  participants, or only those of completed participants with completed_only.
+
+Statistics: scipy (t-test, t interval, exact binomial, normal quantiles for d'),
+scikit-learn (confusion matrices, classification reports, Cohen's kappa) and
+pandas. d' and c use the log-linear correction of Hautus (1995); see
+study/analysis_scores.py.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sqlalchemy import Engine, select
+
+import db.survey as q
+from study import analysis_images, analysis_models, analysis_scores
+from study.errors import StudyError
+from study.survey_sets import SetSummary, set_pixels, summary
+
+SKIPPED = "skipped"  # how a skipped optional question is named in the filters
+ANSWER_COLUMNS = ["participant_id", "is_simulated", "completed", "age_band", "ai_exposure", "position",
+                  "image_id", "label", "answer", "correct", "confidence", "response_ms"]
+
+
+@dataclass(frozen=True)
+class Filters:
+    include_simulated: bool = False
+    completed_only: bool = False
+    speeder_ms: int | None = None  # leave out participants whose median response time is below this
+    age_bands: tuple[str, ...] | None = None  # None = everyone; SKIPPED = those who skipped the question
+    ai_exposure: tuple[str, ...] | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# --- reading the set ------------------------------------------------------------
+
+def default_set_id(engine: Engine) -> int | None:
+    """The open set; else the newest set with answers; else the newest set; else None."""
+    sets = q.list_sets(engine)  # newest first
+    for row in sets:
+        if row.status == "open":
+            return int(row.id)
+    for row in sets:
+        if q.set_counts(engine, row.id)["answers"]:
+            return int(row.id)
+    return int(sets[0].id) if sets else None
+
+
+def resolve_set_id(engine: Engine, set_id: int | None) -> int:
+    """The set asked for (checked), or the default; a clear error when there is none."""
+    if set_id is not None:
+        summary(engine, set_id)  # raises StudyError for an unknown id
+        return int(set_id)
+    found = default_set_id(engine)
+    if found is None:
+        raise StudyError("there are no survey sets yet; create one with `python -m study survey create --seed S`")
+    return found
+
+
+def load_answers(engine: Engine, set_id: int) -> pd.DataFrame:
+    """Every answer of the set with its participant's fields (the export's rows)."""
+    rows = q.export_rows(engine, set_id)
+    frame = pd.DataFrame([{
+        "participant_id": int(r.participant_id), "is_simulated": bool(r.is_simulated),
+        "completed": r.completed_at is not None, "age_band": r.age_band, "ai_exposure": r.ai_exposure,
+        "position": int(r.position), "image_id": r.image_id, "label": int(r.label), "answer": int(r.answer),
+        "correct": int(bool(r.correct)), "confidence": np.nan if r.confidence is None else float(r.confidence),
+        "response_ms": float(r.response_ms),
+    } for r in rows], columns=ANSWER_COLUMNS)
+    return frame.astype({"confidence": float, "response_ms": float})
+
+
+PARTICIPANT_COLUMNS = ["participant_id", "is_simulated", "completed", "age_band", "ai_exposure", "prolific_pid",
+                       "study_id", "session_id", "consented_at", "started_at", "completed_at"]
+
+
+def load_participants(engine: Engine, set_id: int) -> pd.DataFrame:
+    """Everyone who consented to the set, including those who never answered."""
+    p = q.participants
+    query = select(p).where(p.c.set_id == set_id).order_by(p.c.id)
+    with engine.connect() as conn:
+        rows = list(conn.execute(query))
+    when = lambda moment: None if moment is None else q.as_utc(moment).isoformat()  # noqa: E731
+    return pd.DataFrame([{
+        "participant_id": int(r.id), "is_simulated": bool(r.is_simulated), "completed": r.completed_at is not None,
+        "age_band": r.age_band, "ai_exposure": r.ai_exposure, "prolific_pid": r.prolific_pid,
+        "study_id": r.study_id, "session_id": r.session_id, "consented_at": when(r.consented_at),
+        "started_at": when(r.started_at), "completed_at": when(r.completed_at),
+    } for r in rows], columns=PARTICIPANT_COLUMNS)
+
+
+def load_images(engine: Engine, set_id: int) -> pd.DataFrame:
+    """The set's images in pool order: pool_position, image_id, label."""
+    rows = q.set_images(engine, set_id)
+    return pd.DataFrame([{"pool_position": int(r.pool_position), "image_id": r.image_id, "label": int(r.label)}
+                         for r in rows], columns=["pool_position", "image_id", "label"])
+
+
+def set_image_pixels(engine: Engine, set_id: int) -> np.ndarray:
+    """(N, 32, 32, 3) uint8 pixels of the set's images in pool order, from the
+    dataset the set was drawn from (DatasetError if that is no longer prepared)."""
+    row = q.get_set(engine, set_id)
+    ids = tuple(r.image_id for r in q.set_images(engine, set_id))
+    by_id = set_pixels(row.id, row.source, row.fingerprint, ids)
+    return np.stack([by_id[i] for i in ids]) if ids else np.zeros((0, 32, 32, 3), np.uint8)
+
+
+# --- who counts -----------------------------------------------------------------
+
+def _matches(values: pd.Series, allowed: tuple[str, ...] | None) -> pd.Series:
+    if allowed is None:
+        return pd.Series(True, index=values.index)
+    named = values.fillna(SKIPPED).astype(str)
+    return named.isin([str(a) for a in allowed])
+
+
+def mark_participants(participants: pd.DataFrame, answers: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """participants plus median_response_ms and `excluded` ("" = kept; else the
+    first reason: simulated, demographic, speeder)."""
+    table = participants.copy()
+    medians = answers.groupby("participant_id")["response_ms"].median() if len(answers) else pd.Series(dtype=float)
+    table["median_response_ms"] = table["participant_id"].map(medians).astype(float)
+    reason = pd.Series("", index=table.index, dtype=object)
+    if not filters.include_simulated:
+        reason[(reason == "") & table["is_simulated"].astype(bool)] = "simulated"
+    demographic = _matches(table["age_band"], filters.age_bands) & _matches(table["ai_exposure"], filters.ai_exposure)
+    reason[(reason == "") & ~demographic] = "demographic"
+    if filters.speeder_ms:
+        speedy = table["median_response_ms"] < float(filters.speeder_ms)  # NaN (no answers) is never a speeder
+        reason[(reason == "") & speedy] = "speeder"
+    table["excluded"] = reason
+    return table
+
+
+# --- the result -----------------------------------------------------------------
+
+@dataclass
+class Results:
+    set: SetSummary
+    filters: Filters
+    participants: pd.DataFrame  # everyone, with `excluded`, per-participant figures where they answered
+    answers: pd.DataFrame  # the answers the answer-level figures use
+    counts: dict
+    scores: analysis_scores.ScoreSummary
+    accuracy: dict  # overall, real, fake: shares of analysed answers
+    sdt_pooled: analysis_scores.SignalDetection
+    sdt_mean: dict  # mean d' and c over the participants in the score distribution
+    images: pd.DataFrame  # analysis_images.per_image, plus p_ai/right columns per model
+    humans: analysis_models.HumanComparison
+    response_times: dict
+    models: list[analysis_models.ModelComparison] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return len(self.answers) == 0
+
+    @property
+    def score_values(self) -> np.ndarray:
+        """The scores of the histogram (completed, kept participants)."""
+        kept = self.participants[(self.participants["excluded"] == "") & self.participants["completed"]]
+        return kept["correct"].fillna(0).to_numpy(float)
+
+    def summary_dict(self) -> dict:
+        """The figures the page shows, JSON-ready (NaN -> None)."""
+        image_fields = ["pool_position", "image_id", "label", "n", "n_right", "share_right", "n_said_ai",
+                        "share_said_ai", "mean_confidence", "mean_response_ms", "majority"]
+        model_fields = [c for c in self.images.columns if c.startswith(("p_ai ", "right "))]
+        return _clean({
+            "set": self.set.as_dict(),
+            "filters": self.filters.as_dict(),
+            "participants": self.counts,
+            "scores": self.scores.as_dict(),
+            "accuracy": self.accuracy,
+            "sdt": {"correction": analysis_scores.SDT_CORRECTION, "pooled": self.sdt_pooled.as_dict(),
+                    **self.sdt_mean},
+            "response_times": self.response_times,
+            "humans": self.humans.as_dict(),
+            "models": [m.as_dict() for m in self.models],
+            "images": self.images[image_fields + model_fields].to_dict(orient="records"),
+        })
+
+
+def _clean(value):
+    """NaN/inf -> None and numpy scalars -> Python, all the way down."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return analysis_scores._num(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _response_times(answers: pd.DataFrame) -> dict:
+    """Medians and means, overall and by correctness; Mann-Whitney U (two-sided)
+    of right against wrong answers' times (response times are skewed)."""
+    rt = answers["response_ms"].to_numpy(float)
+    right = rt[answers["correct"].to_numpy(int) == 1]
+    wrong = rt[answers["correct"].to_numpy(int) == 0]
+    p = None
+    if len(right) and len(wrong):
+        p = float(stats.mannwhitneyu(right, wrong, alternative="two-sided").pvalue)
+    med = lambda x: float(np.median(x)) if len(x) else None  # noqa: E731
+    mean = lambda x: float(np.mean(x)) if len(x) else None  # noqa: E731
+    return {"n": int(len(rt)), "median_ms": med(rt), "mean_ms": mean(rt),
+            "median_ms_right": med(right), "median_ms_wrong": med(wrong),
+            "mean_ms_right": mean(right), "mean_ms_wrong": mean(wrong), "mannwhitney_p": p}
+
+
+def analyse(engine: Engine, set_id: int, filters: Filters = Filters(),
+            predictions: dict[str, np.ndarray] | None = None) -> Results:
+    """Everything the Results page shows for one set. `predictions` maps a model
+    name to its P(AI) on the set's images in pool order (see predict_set)."""
+    info = summary(engine, set_id)
+    all_answers = load_answers(engine, set_id)
+    marked = mark_participants(load_participants(engine, set_id), all_answers, filters)
+
+    kept = marked[marked["excluded"] == ""]
+    answering = kept[kept["completed"]] if filters.completed_only else kept
+    answers = all_answers[all_answers["participant_id"].isin(answering["participant_id"])].reset_index(drop=True)
+
+    figures = analysis_scores.per_participant(all_answers)
+    marked = marked.merge(figures.drop(columns=["median_response_ms"]), on="participant_id", how="left")
+    marked["answered"] = marked["answered"].fillna(0).astype(int)
+    marked["correct"] = marked["correct"].fillna(0).astype(int)
+    scored = marked[(marked["excluded"] == "") & marked["completed"]]
+
+    excluded = marked["excluded"].value_counts().to_dict()
+    counts = {
+        "total": int(len(marked)),
+        "simulated": int(marked["is_simulated"].sum()),
+        "completed": int((kept["completed"]).sum()),
+        "incomplete": int((~kept["completed"].astype(bool)).sum()),
+        "excluded": int(len(marked) - len(kept)),
+        "excluded_by": {reason: int(excluded.get(reason, 0)) for reason in ("simulated", "demographic", "speeder")},
+        "in_score_distribution": int(len(scored)),
+        "answers_analysed": int(len(answers)),
+    }
+
+    hits, misses, fas, crs = analysis_scores.sdt_counts(answers)
+    real, fake = answers[answers["label"] == 0], answers[answers["label"] == 1]
+    accuracy = {
+        "overall": float(answers["correct"].mean()) if len(answers) else None,
+        "real": float(real["correct"].mean()) if len(real) else None,
+        "fake": float(fake["correct"].mean()) if len(fake) else None,
+        "n_real": int(len(real)), "n_fake": int(len(fake)),
+    }
+    sdt_mean = {"mean_dprime": _mean(scored["dprime"]), "mean_criterion": _mean(scored["criterion"])}
+
+    images = analysis_images.per_image(load_images(engine, set_id), answers)
+    comparisons = []
+    for key, p_ai in (predictions or {}).items():
+        p_ai = np.asarray(p_ai, dtype=float)
+        if len(p_ai) != len(images):
+            raise StudyError(f"model {key} gave {len(p_ai)} predictions for a set of {len(images)} images")
+        images[f"p_ai {key}"] = p_ai
+        images[f"right {key}"] = (p_ai >= analysis_models.THRESHOLD).astype(int) == images["label"]
+        comparisons.append(analysis_models.compare_model(key, images, p_ai))
+
+    return Results(
+        set=info, filters=filters, participants=marked, answers=answers, counts=counts,
+        scores=analysis_scores.score_summary(scored["correct"].to_numpy(float), info.size),
+        accuracy=accuracy, sdt_pooled=analysis_scores.signal_detection(hits, misses, fas, crs), sdt_mean=sdt_mean,
+        images=images, humans=analysis_models.compare_humans(answers, images),
+        response_times=_response_times(answers), models=comparisons,
+    )
+
+
+def _mean(values: pd.Series) -> float | None:
+    values = values.dropna()
+    return float(values.mean()) if len(values) else None
+
+
+def demographic_options(participants: pd.DataFrame, column: str) -> list[str]:
+    """The values a demographic filter can choose from in this set (SKIPPED for None)."""
+    return sorted(set(participants[column].fillna(SKIPPED).astype(str)))

@@ -1,0 +1,144 @@
+"""`python -m study results`: the figures of the Results page for one survey set;
+`python -m study export answers|participants|database --out PATH`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from study.cli import emit
+from study.errors import StudyError
+
+
+def register(subparsers) -> None:
+    results = subparsers.add_parser("results", help="what the survey found: scores, d', per-image shares, models")
+    results.add_argument("--set", dest="set_id", type=int, help="the survey set (default: the open one, "
+                         "else the newest with answers)")
+    results.add_argument("--exclude-speeders", type=int, metavar="MS",
+                         help="leave out participants whose median response time is below MS milliseconds")
+    results.add_argument("--completed-only", action="store_true",
+                         help="answer-level figures use only participants who answered every image")
+    results.add_argument("--include-simulated", action="store_true",
+                         help="count simulated participants (left out by default)")
+    results.add_argument("--age-band", action="append", metavar="BAND",
+                         help="keep only this age band (repeatable; 'skipped' = did not answer)")
+    results.add_argument("--ai-exposure", action="append", metavar="LEVEL",
+                         help="keep only this AI-exposure answer (repeatable; 'skipped' = did not answer)")
+    results.add_argument("--run", dest="runs", type=int, action="append", metavar="RUN_ID",
+                         help="compare with this finished training run's model (repeatable)")
+    results.add_argument("--json", action="store_true", help="print one JSON object")
+    results.set_defaults(handler=results_command)
+
+    export = subparsers.add_parser("export", help="write answers or participants as CSV, or copy the database")
+    export.add_argument("what", choices=["answers", "participants", "database"])
+    export.add_argument("--out", type=Path, required=True, help="file to write")
+    export.add_argument("--set", dest="set_id", type=int, help="the survey set (default as for `results`)")
+    export.add_argument("--json", action="store_true", help="print one JSON object")
+    export.set_defaults(handler=export_command)
+
+
+def _database():
+    from db import open_database
+    from study.config import ensure_home
+
+    return open_database(ensure_home().database_url)
+
+
+def _fmt(value, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def results_command(args) -> int:
+    from study import analysis, analysis_models
+
+    if args.exclude_speeders is not None and args.exclude_speeders < 0:
+        raise StudyError(f"--exclude-speeders must be 0 or more milliseconds, got {args.exclude_speeders}")
+    engine = _database()
+    set_id = analysis.resolve_set_id(engine, args.set_id)
+    filters = analysis.Filters(
+        include_simulated=args.include_simulated, completed_only=args.completed_only,
+        speeder_ms=args.exclude_speeders or None,
+        age_bands=tuple(args.age_band) if args.age_band else None,
+        ai_exposure=tuple(args.ai_exposure) if args.ai_exposure else None,
+    )
+    predictions = {}
+    if args.runs:
+        pixels = analysis.set_image_pixels(engine, set_id)
+        for run_id in args.runs:
+            choice = analysis_models.model_choice(engine, run_id)
+            predictions[choice.key] = analysis_models.predict_set(choice.checkpoint_path, pixels)
+    result = analysis.analyse(engine, set_id, filters, predictions)
+    data = result.summary_dict()
+    emit(data, args.json, _lines(result, data))
+    return 0
+
+
+def _lines(result, data: dict) -> list[str]:
+    s, c, a, sdt = data["scores"], data["participants"], data["accuracy"], data["sdt"]
+    lines = [
+        f"survey set {data['set']['id']}: {data['set']['name']} ({data['set']['size']} images"
+        + (", demo images" if data["set"]["is_demo"] else "") + ")",
+        f"participants: {c['completed']} completed, {c['incomplete']} incomplete, {c['excluded']} excluded "
+        f"(simulated {c['excluded_by']['simulated']}, speeders {c['excluded_by']['speeder']}, "
+        f"demographic filter {c['excluded_by']['demographic']}); {c['answers_analysed']} answers analysed",
+    ]
+    if result.is_empty:
+        lines.append("no answers to analyse yet" + (" (simulated participants are left out; add "
+                     "--include-simulated)" if c["excluded_by"]["simulated"] else ""))
+        return lines
+    paper = f"{s['paper_mean']:.2f}" + (" (8.46/15 scaled)" if s["paper_scaled"] else "")
+    lines += [
+        f"score out of {s['set_size']}: mean {_fmt(s['mean'])}, median {_fmt(s['median'], 1)}, SD {_fmt(s['sd'])}, "
+        f"95% CI [{_fmt(s['ci_low'])}, {_fmt(s['ci_high'])}] (n = {s['n']}; chance {s['chance']:g}, paper {paper})",
+        f"t-test against chance: t({s['df'] if s['df'] is not None else 'n/a'}) = {_fmt(s['t'], 3)}, "
+        f"p = {_fmt(s['p'], 4)}",
+        f"binomial per participant: {s['n_above_chance']} of {s['n']} beat chance "
+        f"(needs {s['min_correct_above_chance']} of {s['set_size']} right, one-sided p < .05)",
+        f"accuracy: overall {_pct(a['overall'])}, on REAL images {_pct(a['real'])}, on FAKE images {_pct(a['fake'])}",
+        f"d' pooled {_fmt(sdt['pooled']['dprime'], 3)}, c pooled {_fmt(sdt['pooled']['criterion'], 3)}; "
+        f"mean of participants d' {_fmt(sdt['mean_dprime'], 3)}, c {_fmt(sdt['mean_criterion'], 3)} "
+        "(log-linear correction, Hautus 1995)",
+        f"response time: median {_fmt(data['response_times']['median_ms'], 0)} ms "
+        f"(right {_fmt(data['response_times']['median_ms_right'], 0)}, "
+        f"wrong {_fmt(data['response_times']['median_ms_wrong'], 0)})",
+    ]
+    for model in data["models"]:
+        lines.append(f"{model['key']}: accuracy {_pct(model['accuracy'])} on the {model['n_images']} survey images, "
+                     f"kappa with the human majority {_fmt(model['kappa_vs_majority'], 3)} "
+                     f"({model['n_compared']} images with a majority)")
+    lines.append("per image (share right, n):")
+    for image in data["images"]:
+        lines.append(f"  {image['image_id']}  {('REAL', 'FAKE')[image['label']]}  "
+                     f"{_pct(image['share_right'])} of {image['n']}")
+    return lines
+
+
+def export_command(args) -> int:
+    from study import analysis, survey_export
+    from study.config import get_settings
+
+    if args.what == "database":
+        size = survey_export.database_copy(get_settings().database_url, args.out)
+        emit({"what": "database", "file": str(args.out), "bytes": size}, args.json,
+             [f"copied the study database to {args.out} ({size} bytes)"])
+        return 0
+    engine = _database()
+    set_id = analysis.resolve_set_id(engine, args.set_id)
+    if args.what == "answers":
+        text, notes = survey_export.answers_csv(engine, set_id), survey_export.data_dictionary(engine, set_id)
+    else:
+        text, notes = (survey_export.participants_csv(engine, set_id),
+                       survey_export.participants_dictionary(engine, set_id))
+    dictionary = args.out.with_suffix(".txt")
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        dictionary.write_text(notes)
+    except OSError as err:
+        raise StudyError(f"cannot write {args.out}: {err.strerror or err}") from None
+    rows = text.count("\n") - 1
+    emit({"what": args.what, "set_id": set_id, "csv": str(args.out), "dictionary": str(dictionary), "rows": rows},
+         args.json, [f"wrote {rows} {args.what} rows of set {set_id} to {args.out} (column meanings in {dictionary})"])
+    return 0
