@@ -9,8 +9,8 @@ from study.errors import StudyError
 from ui.auth import require_researcher
 from ui.resources import engine as study_engine
 
+require_researcher()  # before anything is drawn: a refused visitor sees only the refusal
 st.title("Survey sets")
-require_researcher()
 engine = study_engine()
 dataset = active_dataset(engine)
 

@@ -6,6 +6,12 @@ committed answer survives a power cut, not just a crashed process).
 pysqlite's own transaction handling is switched off so that SQLAlchemy emits
 BEGIN itself: writers can then ask for BEGIN IMMEDIATE, which takes the write
 lock up front and so never fails half-way with "database is locked".
+
+PostgreSQL (several app processes sharing one server) needs none of that: it
+has row locks, and our unique keys settle concurrent twins. A plain
+`postgresql://` or `postgres://` URL is given the psycopg 3 driver, the one we
+install. Each process keeps a small pool; max connections per process is
+POOL_SIZE + MAX_OVERFLOW, so N processes need N x 30 below max_connections.
 """
 from __future__ import annotations
 
@@ -15,7 +21,9 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-BUSY_TIMEOUT_MS = 15_000
+BUSY_TIMEOUT_MS = 60_000  # a participant waiting a while beats an error; see docs/scaling.md
+POOL_SIZE = 10
+MAX_OVERFLOW = 20
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -38,9 +46,17 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def with_driver(url: str) -> str:
+    """postgres:// and postgresql:// get psycopg 3 (SQLAlchemy would pick psycopg2)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
 def make_engine(url: str) -> Engine:
     """A new engine; prefer get_engine(), which shares one per URL and process."""
-    parsed = make_url(url)
+    parsed = make_url(with_driver(url))
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -49,7 +65,15 @@ def make_engine(url: str) -> Engine:
         )
         _install_sqlite_pragmas(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        parsed,
+        # pre_ping: a connection the server dropped (restart, failover) is replaced, not handed out
+        pool_pre_ping=True,
+        pool_size=POOL_SIZE,
+        max_overflow=MAX_OVERFLOW,
+        pool_recycle=1800,
+        connect_args={"application_name": "cifake-study", "connect_timeout": 10},
+    )
 
 
 def get_engine(url: str) -> Engine:
@@ -64,6 +88,14 @@ def writer(engine: Engine) -> Engine:
     if engine.dialect.name == "sqlite":
         return engine.execution_options(sqlite_begin="IMMEDIATE")
     return engine
+
+
+def dispose(url: str) -> None:
+    """Close and forget the shared engine for url (e.g. before dropping its database)."""
+    with _lock:
+        engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
 
 
 def dispose_all() -> None:

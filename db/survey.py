@@ -107,7 +107,13 @@ def set_counts(engine_or_conn, set_id: int) -> dict[str, int]:
 # --- participants ---------------------------------------------------------------
 
 def participant_by_token(engine_or_conn, token: str) -> Row | None:
-    return _one(engine_or_conn, select(participants).where(participants.c.token == token))
+    query = select(participants).where(participants.c.token == token)
+    if isinstance(engine_or_conn, Connection):
+        # Inside a write: lock the participant's row, so that one participant's
+        # writes (e.g. the two halves of a double click) go one at a time on
+        # PostgreSQL too (SQLite's BEGIN IMMEDIATE already serialises them).
+        query = query.with_for_update()
+    return _one(engine_or_conn, query)
 
 
 def participant_by_prolific(engine_or_conn, set_id: int, prolific_pid: str) -> Row | None:

@@ -1,6 +1,8 @@
 """The researcher secret: RESEARCHER_PASSWORD, else .streamlit/secrets.toml (the
 page passes it in), else one generated on first start and kept in STUDY_HOME
-with owner-only permissions. Wrong guesses are slowed down per process."""
+with owner-only permissions. Wrong guesses are slowed down per client and process:
+each client's attempts are checked one at a time, each after its delay, so
+opening many sessions at once does not multiply the guesses per second."""
 from __future__ import annotations
 
 import hmac
@@ -17,6 +19,7 @@ from study.config import ensure_home, get_settings
 SECRET_FILE = "researcher_password.txt"
 _failures: dict[str, int] = {}
 _failures_lock = threading.Lock()
+_client_locks: dict[str, threading.Lock] = {}
 
 
 def secret_path() -> Path:
@@ -64,12 +67,19 @@ def failure_delay(client: str) -> float:
     return 0.0 if n == 0 else min(0.5 * 2 ** (n - 1), 8.0)
 
 
-def check_password(attempt: str, secret: str, client: str = "default") -> bool:
-    time.sleep(failure_delay(client))
-    ok = hmac.compare_digest(attempt.encode(), secret.encode())
+def _client_lock(client: str) -> threading.Lock:
     with _failures_lock:
-        if ok:
-            _failures.pop(client, None)
-        else:
-            _failures[client] = _failures.get(client, 0) + 1
+        return _client_locks.setdefault(client, threading.Lock())
+
+
+def check_password(attempt: str, secret: str, client: str = "default") -> bool:
+    # Delay and check under the client's lock: parallel sessions queue up behind it.
+    with _client_lock(client):
+        time.sleep(failure_delay(client))
+        ok = hmac.compare_digest(attempt.encode(), secret.encode())
+        with _failures_lock:
+            if ok:
+                _failures.pop(client, None)
+            else:
+                _failures[client] = _failures.get(client, 0) + 1
     return ok

@@ -219,8 +219,10 @@ def ensure_open_set(engine: Engine):
     working survey. Returns None when no set is open otherwise (CIFAKE prepared,
     or the researcher closed the sets)."""
     row = q.get_open_set(engine)
-    if row is not None or q.any_set(engine):
+    if row is not None:
         return row
+    if q.any_set(engine):  # re-read: a concurrent first visitor may have just opened the demo set
+        return q.get_open_set(engine)
     dataset = active.active_dataset(engine)
     if not dataset.is_demo:
         return None

@@ -25,3 +25,38 @@ def shared_cifake() -> Path:
     if not (SHARED_CIFAKE / "cifake-test.tar.gz").exists():
         pytest.skip(f"real CIFAKE not found at {SHARED_CIFAKE}")
     return SHARED_CIFAKE
+
+
+# --- PostgreSQL (issue #8): the same tests against SQLite and a real server -------
+# `backend` runs a test twice: on the SQLite file in STUDY_HOME, and on a fresh
+# PostgreSQL database (DATABASE_URL points the whole app at it). The server is
+# TEST_POSTGRES_URL's, else a throwaway cluster from Debian's binaries (tests/pg.py);
+# the PostgreSQL half skips only when neither exists.
+import pg as _pg  # noqa: E402  (tests/ is on sys.path: conftest.py's own folder)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    try:
+        cluster = _pg.get_cluster()
+    except _pg.PostgresUnavailable as reason:
+        pytest.skip(str(reason))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster, study_home, monkeypatch) -> str:
+    """A fresh PostgreSQL database, set as DATABASE_URL for this test; dropped after."""
+    url = postgres_cluster.create_database()
+    monkeypatch.setenv("DATABASE_URL", url)
+    yield url
+    postgres_cluster.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, study_home) -> str:
+    """'sqlite' or 'postgresql'; DATABASE_URL (get_settings().database_url) follows it."""
+    if request.param == "postgresql":
+        request.getfixturevalue("postgres_url")
+    return request.param

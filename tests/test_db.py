@@ -1,5 +1,6 @@
 """The database a study keeps its answers in: created on first use, SQLite made
-safe for concurrent writers, schema version recorded for later upgrades."""
+safe for concurrent writers, schema version recorded for later upgrades. Every
+test that is not about SQLite itself runs on SQLite and on PostgreSQL (`backend`)."""
 import threading
 
 from sqlalchemy import inspect, text
@@ -10,9 +11,10 @@ from db.migrate import current_revision, head_revision
 from study.config import get_settings
 
 
-def test_first_open_creates_the_schema_and_records_its_version(study_home):
+def test_first_open_creates_the_schema_and_records_its_version(study_home, backend):
     engine = open_database(get_settings().database_url)
-    assert (study_home / "study.db").exists()
+    if backend == "sqlite":
+        assert (study_home / "study.db").exists()
     assert current_revision(engine) == head_revision()
     assert {"setting", "prepared_dataset", "alembic_version"} <= set(inspect(engine).get_table_names())
 
@@ -26,7 +28,7 @@ def test_sqlite_pragmas_are_set_on_every_connection():
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
 
 
-def test_reopening_keeps_existing_data(study_home):
+def test_reopening_keeps_existing_data(study_home, backend):
     url = get_settings().database_url
     engine = open_database(url)
     with writer(engine).begin() as conn:
@@ -40,7 +42,7 @@ def test_reopening_keeps_existing_data(study_home):
         assert conn.execute(text("SELECT value FROM setting WHERE key='k'")).scalar() == "v"
 
 
-def test_concurrent_writers_wait_instead_of_failing():
+def test_concurrent_writers_wait_instead_of_failing(backend):
     engine = open_database(get_settings().database_url)
     errors = []
 
@@ -65,7 +67,7 @@ def test_concurrent_writers_wait_instead_of_failing():
         assert conn.execute(text("SELECT count(*) FROM setting")).scalar() == 160
 
 
-def test_foreign_keys_are_enforced():
+def test_foreign_keys_are_enforced(backend):
     engine = open_database(get_settings().database_url)
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
@@ -76,3 +78,48 @@ def test_foreign_keys_are_enforced():
     with pytest.raises(IntegrityError):
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO child (id, p) VALUES (1, 42)"))
+
+
+def test_schema_upgrades_started_at_once_by_several_processes_run_once(backend):
+    """Several app processes starting together: one migrates, the others wait
+    (file lock beside SQLite, advisory lock on PostgreSQL) and nobody fails."""
+    from db.engine import make_engine
+    from db.migrate import upgrade
+
+    url = get_settings().database_url
+    engines = [make_engine(url) for _ in range(4)]
+    errors, barrier = [], threading.Barrier(len(engines))
+
+    def start(engine):
+        barrier.wait()
+        try:
+            upgrade(engine)
+        except Exception as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=start, args=(engine,)) for engine in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert all(current_revision(engine) == head_revision() for engine in engines)
+    with engines[0].connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    for engine in engines:
+        engine.dispose()
+
+
+def test_a_plain_postgresql_url_gets_the_installed_driver():
+    from db.engine import make_engine, with_driver
+
+    assert with_driver("postgres://u:p@db:5432/study") == "postgresql+psycopg://u:p@db:5432/study"
+    assert with_driver("postgresql://u@db/study") == "postgresql+psycopg://u@db/study"
+    assert with_driver("sqlite:///x.db") == "sqlite:///x.db"
+    assert make_engine("postgresql://u@db/study").dialect.driver == "psycopg"
+
+
+def test_postgresql_connections_name_the_app_for_the_server_admin(postgres_url):
+    engine = open_database(get_settings().database_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT current_setting('application_name')")).scalar() == "cifake-study"

@@ -1,5 +1,6 @@
-"""The participant flow against a real SQLite database: answers are stored once,
-in order, with correctness from the stored label; identities never split in two."""
+"""The participant flow against a real database, SQLite and PostgreSQL (`backend`):
+answers are stored once, in order, with correctness from the stored label;
+identities never split in two."""
 import numpy as np
 import pytest
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from study.errors import StudyError
 
 
 @pytest.fixture
-def engine(study_home):
+def engine(study_home, backend):
     return open_database(get_settings().database_url)
 
 
@@ -234,3 +235,53 @@ def test_rendered_images_are_enlarged_with_whole_pixels(engine):
     big = np.asarray(Image.open(BytesIO(survey.render_png(pixels, 288))))
     assert big.shape == (288, 288, 3)
     assert np.array_equal(big[::9, ::9], pixels) and np.array_equal(big[8::9, 8::9], pixels)
+
+
+def _at_once(n, fn):
+    """Run fn(i) in n threads released together; returns each result or the exception it raised."""
+    import threading
+
+    barrier, results = threading.Barrier(n), [None] * n
+
+    def run(i):
+        barrier.wait()
+        try:
+            results[i] = fn(i)
+        except Exception as err:
+            results[i] = err
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_twin_answers_arriving_at_the_same_moment_store_one_answer_and_write_nothing_else(engine):
+    token = started(engine)
+    survey.current_step(engine, survey.Visit(token=token))  # shows image 1
+    results = _at_once(8, lambda i: survey.submit_answer(engine, token, 1, i % 2))
+    outcomes = [r for r in results if isinstance(r, survey.AnswerOutcome)]
+    stored = [o for o in outcomes if o.status == "stored"]
+    assert len(stored) == 1 and {o.answer for o in outcomes} == {stored[0].answer}
+    assert all(isinstance(r, StudyError) for r in results if r not in outcomes)  # refused, nothing written
+    assert count(engine, Answer) == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(Answer.answer)).scalar() == stored[0].answer
+
+
+def test_twin_answers_are_all_told_the_first_answer(engine):
+    token = started(engine)
+    survey.current_step(engine, survey.Visit(token=token))
+    results = _at_once(8, lambda i: survey.submit_answer(engine, token, 1, i % 2))
+    assert all(isinstance(r, survey.AnswerOutcome) for r in results), results
+    assert sorted(r.status for r in results) == ["duplicate"] * 7 + ["stored"]
+
+
+def test_first_visitors_arriving_together_open_one_demo_set(engine):
+    from db.schema import SurveySet
+
+    steps = _at_once(6, lambda i: survey.current_step(engine, survey.Visit()))
+    assert count(engine, SurveySet) == 1  # never two open sets, whatever the visitors were told
+    assert {s.stage for s in steps} == {"consent"} and len({s.survey.set_id for s in steps}) == 1

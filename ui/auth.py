@@ -25,8 +25,15 @@ def is_researcher() -> bool:
     return bool(st.session_state.get(SESSION_KEY))
 
 
+def _client_address() -> str:
+    """Who is guessing, for the per-client slow-down. Localhost (and AppTest) give
+    no usable address: those attempts share one bucket, which still slows them."""
+    address = getattr(st.context, "ip_address", None)
+    return address if isinstance(address, str) and address else "unknown"
+
+
 def log_in(attempt: str) -> bool:
-    client = getattr(st.context, "ip_address", None) or "unknown"
+    client = _client_address()
     ok = check_password(attempt, current_secret(), client=client)
     if ok:
         st.session_state[SESSION_KEY] = True
