@@ -1,0 +1,110 @@
+"""Researcher page "Filter experiments": the paper's Table 2 as a preview grid
+(sample FAKE and REAL images, original and each filter), and a filter
+experiment run as a background job: train on filtered images, test on filtered
+and on original images (Tables 3 and 4), beside the paper's numbers."""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from db.runs import get_run
+from models.registry import list_models
+from study import filters, jobs, paper
+from study.active import active_dataset
+from study.demo import DEMO_NOTE
+from study.errors import StudyError
+from ui.auth import require_researcher
+from ui.resources import engine as study_engine
+
+require_researcher()
+st.title("Filter experiments")
+engine = study_engine()
+SCALE = 4  # 32 px -> 128 px, nearest neighbour: never blur what we study
+jobs.reconcile(engine)
+
+dataset = active_dataset(engine)
+if dataset.is_demo:
+    st.info(f"Images: {DEMO_NOTE}. Prepare CIFAKE on the Setup page to see the real ones.")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def sample(fingerprint: str, per_class: int, seed: int) -> dict[int, np.ndarray]:
+    part = dataset.split("test") if np.any(dataset.splits == "test") else dataset
+    rng = np.random.default_rng(seed)
+    return {label: part.images[rng.choice(np.flatnonzero(part.labels == label), per_class, replace=False)]
+            for label in (1, 0)}
+
+
+def enlarge(images: np.ndarray) -> list[np.ndarray]:
+    big = images.repeat(SCALE, axis=1).repeat(SCALE, axis=2)
+    return [im[..., 0] if im.shape[-1] == 1 else im for im in big]  # one channel shows as grey
+
+
+# ---------------------------------------------------------------- Table 2
+st.subheader("Preview (the paper's Table 2)")
+left, right = st.columns(2)
+per_class = left.slider("Images per class", 1, 4, 2, key="preview-n")
+seed = right.number_input("Sample seed", min_value=0, value=0, key="preview-seed")
+samples = sample(dataset.fingerprint, per_class, int(seed))
+head = st.columns([1, 2, 2])
+head[1].markdown("**Fake**")
+head[2].markdown("**Real**")
+for name in [None, *filters.PAPER_FILTERS]:
+    row = st.columns([1, 2, 2])
+    row[0].markdown("Original" if name is None else filters.get(name).label)
+    for column, label in zip(row[1:], (1, 0)):
+        column.image(enlarge(filters.apply(name, samples[label])), width=32 * SCALE)
+st.caption("SRM: the mean of the three SRM noise residuals of the luma, one channel; mid-grey = no residual.")
+
+# ---------------------------------------------------------------- run one
+models = list_models()
+with st.form("filter-form"):
+    st.subheader("Run a filter experiment")
+    left, right = st.columns(2)
+    model = left.selectbox("Model", models, index=models.index("lenet") if "lenet" in models else 0,
+                           key="fx-model")
+    image_filter = right.selectbox("Filter", list(filters.PAPER_FILTERS) + ["srm3"], key="fx-filter",
+                                   format_func=lambda f: filters.get(f).label)
+    epochs = left.number_input("Epochs", min_value=1, max_value=200, value=10, key="fx-epochs")
+    device = right.selectbox("Device", ["auto", "cpu", "cuda", "mps"], key="fx-device")
+    max_train = left.number_input("Use at most N train images (0 = all)", min_value=0, value=0, key="fx-max-train")
+    threads = right.number_input("CPU threads (0 = torch's choice)", min_value=0, value=0, key="fx-threads")
+    start = st.form_submit_button("Run experiment", type="primary")
+if start:
+    params = {"model": model, "data": dataset.source, "filter": image_filter, "epochs": int(epochs),
+              "device": device, "max_train": int(max_train) or None, "threads": int(threads) or None}
+    try:
+        job_id = jobs.submit(params, kind="filter", engine=engine, label=f"{model} · {image_filter} (filter experiment)")
+    except StudyError as err:
+        st.error(str(err))
+    else:
+        st.success(f"Job {job_id} queued; follow it on the Training page.")
+
+# ---------------------------------------------------------------- results
+st.subheader("Results beside the paper")
+
+
+def pct(value) -> str:
+    return "–" if value is None else f"{100 * value:.2f}"
+
+
+rows = []
+for job in jobs.list_jobs(engine, limit=200):
+    if job["kind"] != "filter":
+        continue
+    name = job["params"]["filter"]
+    run = get_run(engine, job["run_id"]) if job["run_id"] else None
+    metrics = (run or {}).get("metrics") or {}
+    original = (job["result"] or {}).get("original_test") or {}
+    ref = paper.TABLE3.get(name, (None, None, None))
+    rows.append({"job": job["id"], "status": job["status"], "model": job["params"]["model"],
+                 "filter": filters.get(name).label,
+                 "train %": pct(metrics.get("train_acc")), "val %": pct(metrics.get("val_acc")),
+                 "test filtered %": pct(metrics.get("test_accuracy")),
+                 "test original %": pct(original.get("accuracy")) if "accuracy" in original
+                 else original.get("skipped", "–") if original else "–",
+                 "paper val %": ref[1], "paper test filtered %": ref[2],
+                 "paper test original %": paper.TABLE4.get(name), "paper model": paper.TABLE3_MODEL.get(name, "–")})
+if rows:
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="filter-results")
+else:
+    st.caption("No filter experiment yet. Headless: `python -m study reproduce --table 3 --quick --data demo`.")

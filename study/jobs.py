@@ -1,0 +1,396 @@
+"""Background trainings that outlive the page that started them.
+
+Design (the simplest that survives reruns, page switches and a closed tab):
+- submit() writes a queued row (db.jobs) and starts a *worker* for the job's
+  device: `python -m study jobs worker --device D`, in its own session, so
+  nothing the Streamlit script does can kill it.
+- A worker holds an exclusive file lock STUDY_HOME/jobs/worker-D.lock while it
+  lives: one worker, hence one running job, per device. It takes the oldest
+  queued job, creates its TrainingRun record, runs
+  `python -m study train ... --run-id R --json` as a child (stdout and stderr
+  to STUDY_HOME/jobs/<job>.out|.err), and exits when the queue is empty. A
+  second worker for the same device gives up after a short wait; the first one
+  looks at the queue once more after releasing its lock, so a job submitted in
+  between is never stranded.
+- Cancel: request_cancel() sets the run's cancel flag, which the training loop
+  polls (it stops cleanly, status "cancelled"); a child still alive after
+  `grace` seconds gets SIGTERM, then SIGKILL.
+- A child that ends without finishing its run (a crash, kill -9, a bad
+  argument) marks run and job "failed" with the last lines of its stderr.
+- reconcile() (the pages call it when they poll) repairs what a dead worker
+  left behind and restarts a worker for a queue that has none.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from study.errors import StudyError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TAIL_LINES = 25
+GRACE_SECONDS = 15.0
+POLL_SECONDS = 0.5
+
+# TrainConfig field -> `python -m study train` flag; booleans are switches.
+_FLAGS = {
+    "data": "--data", "epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr",
+    "weight_decay": "--weight-decay", "val_split": "--val-split", "patience": "--patience", "seed": "--seed",
+    "filter": "--filter", "max_train": "--max-train", "threads": "--threads",
+}
+
+
+# ---------------------------------------------------------------- small helpers
+
+def jobs_dir() -> Path:
+    from study.config import ensure_home
+
+    folder = ensure_home().home / "jobs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _engine():
+    from db import open_database
+    from study.config import get_settings
+
+    return open_database(get_settings().database_url)
+
+
+def resolve_device(requested: str | None) -> str:
+    """The queue a job joins: 'auto' becomes the device it would train on."""
+    from study.devices import pick_device
+
+    device = pick_device(requested or "auto")
+    if device.type == "cuda":
+        return f"cuda:{device.index or 0}"
+    return device.type
+
+
+def _safe(device: str) -> str:
+    return device.replace(":", "-").replace("/", "-")
+
+
+def train_argv(params: dict, device: str) -> list[str]:
+    """The training's command line after `python -m study`."""
+    if not params.get("model"):
+        raise StudyError("a training job needs a model")
+    argv = ["train", "--model", str(params["model"]), "--device", device]
+    for key, flag in _FLAGS.items():
+        if params.get(key) is not None and params.get(key) != "":
+            argv += [flag, str(params[key])]
+    if params.get("augment"):
+        argv.append("--augment")
+    if params.get("pretrained") is False:
+        argv.append("--no-pretrained")
+    for key, value in (params.get("set") or {}).items():
+        argv += ["--set", f"{key}={json.dumps(value)}"]
+    return argv
+
+
+def tail(path: str | Path | None, lines: int = TAIL_LINES) -> str:
+    """The last lines of a log file ('' if there is none); progress-bar carriage
+    returns are folded so a tqdm line does not swamp the tail."""
+    if not path or not Path(path).exists():
+        return ""
+    text = Path(path).read_text(errors="replace")
+    kept = [line.rsplit("\r", 1)[-1] for line in text.splitlines()]
+    return "\n".join([line for line in kept if line.strip()][-lines:])
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) is dead for our purposes
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+@contextmanager
+def _device_lock(device: str, wait_seconds: float = 0.0):
+    """Yields True while this process holds the device's worker lock, else False."""
+    path = jobs_dir() / f"worker-{_safe(device)}.lock"
+    handle = open(path, "a+")
+    got = False
+    deadline = time.monotonic() + wait_seconds
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                got = True
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.1)
+        yield got
+    finally:
+        if got:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def worker_alive(device: str) -> bool:
+    with _device_lock(device) as got:
+        return not got
+
+
+def _child_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+# ---------------------------------------------------------------- the public door
+
+def submit(params: dict, *, kind: str = "train", label: str | None = None, engine=None,
+           start_worker: bool = True) -> int:
+    """Queue a training (params: model, data, epochs, batch_size, lr, weight_decay,
+    val_split, patience, seed, augment, filter, device, max_train, threads, set)
+    and make sure a worker serves its device. kind "filter" also tests the
+    trained model on the unfiltered test images (the paper's Table 4)."""
+    from db.jobs import add_job
+
+    if kind not in ("train", "filter"):
+        raise StudyError(f"unknown job kind {kind!r}; expected train or filter")
+    if kind == "filter" and not params.get("filter"):
+        raise StudyError("a filter experiment needs a filter")
+    engine = engine or _engine()
+    device = resolve_device(params.get("device"))
+    train_argv(params, device)  # fail now, not in the background, on a missing model
+    params = {k: v for k, v in params.items() if v is not None}
+    label = label or " ".join(str(x) for x in (params["model"], params.get("filter") or "", params.get("data") or "")
+                              if x)
+    job_id = add_job(engine, kind=kind, label=label[:200], device=device, params=params)
+    if start_worker:
+        start_worker_process(device)
+    return job_id
+
+
+def start_worker_process(device: str) -> int:
+    """Start a detached worker for a device (it exits at once if one is running)."""
+    log = open(jobs_dir() / f"worker-{_safe(device)}.log", "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "study", "jobs", "worker", "--device", device],
+        cwd=REPO_ROOT, env=_child_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+        start_new_session=True,  # outlives the Streamlit rerun / the test that started it
+    )
+    log.close()
+    return proc.pid
+
+
+def request_cancel(job_id: int, engine=None) -> str:
+    """Cancel a job: a queued one at once, a running one through the run's
+    cancel flag (then signals after a grace period). Returns its status now."""
+    from db.jobs import get_job, request_job_cancel
+    from db.runs import request_cancel as request_run_cancel
+
+    engine = engine or _engine()
+    status = request_job_cancel(engine, job_id)
+    if status is None:
+        raise StudyError(f"no job {job_id}")
+    job = get_job(engine, job_id)
+    if status == "running" and job["run_id"]:
+        request_run_cancel(engine, job["run_id"])
+    return status
+
+
+def list_jobs(engine=None, **filters) -> list[dict]:
+    from db.jobs import list_jobs as _list
+
+    return _list(engine or _engine(), **filters)
+
+
+def get_job(job_id: int, engine=None) -> dict | None:
+    from db.jobs import get_job as _get
+
+    return _get(engine or _engine(), job_id)
+
+
+def progress(job: dict, engine=None) -> dict:
+    """What a page shows for one job: epochs done of planned, the run's history."""
+    from db.runs import get_run
+
+    run = get_run(engine or _engine(), job["run_id"]) if job.get("run_id") else None
+    history = (run or {}).get("history") or []
+    planned = int(job["params"].get("epochs") or 10)
+    return {"epochs_done": len(history), "epochs_planned": planned,
+            "fraction": min(1.0, len(history) / planned) if planned else 0.0,
+            "history": history, "run": run}
+
+
+# ---------------------------------------------------------------- the worker
+
+def run_worker(device: str, *, grace: float = GRACE_SECONDS, poll: float = POLL_SECONDS) -> int:
+    """Serve the device's queue until it is empty; returns how many jobs ran."""
+    from db.jobs import next_queued
+
+    engine = _engine()
+    ran = 0
+    while True:
+        with _device_lock(device, wait_seconds=2.0) as got:
+            if not got:
+                return ran  # another worker serves this device
+            while (job := next_queued(engine, device)) is not None:
+                run_job(engine, job, grace=grace, poll=poll)
+                ran += 1
+        # Lock released: a job submitted while we held it may have started a
+        # worker that gave up; look once more so that it is not stranded.
+        if next_queued(engine, device) is None:
+            return ran
+
+
+def run_job(engine, job: dict, *, grace: float = GRACE_SECONDS, poll: float = POLL_SECONDS) -> str:
+    """Run one queued job to its end; returns its final status."""
+    from db.jobs import get_job as db_get_job
+    from db.jobs import mark_started, set_pid
+    from db.runs import create_run
+
+    params, device = job["params"], job["device"]
+    run_id = create_run(engine, params["model"], {**params, "device": device, "job_id": job["id"]},
+                        dataset_source=str(params.get("data") or ""), device=device)
+    base = jobs_dir() / str(job["id"])
+    out_path, err_path = base.with_suffix(".out"), base.with_suffix(".err")
+    if not mark_started(engine, job["id"], run_id=run_id, log_path=str(err_path)):
+        _finish_run_if_running(engine, run_id, "cancelled")  # cancelled while we set up
+        return "cancelled"
+    argv = train_argv(params, device) + ["--run-id", str(run_id), "--json"]
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "study", *argv], cwd=REPO_ROOT, env=_child_env(),
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
+    set_pid(engine, job["id"], proc.pid)
+    signalled = None
+    while proc.poll() is None:
+        time.sleep(poll)
+        current = db_get_job(engine, job["id"])
+        asked = current and current["cancel_requested_at"]
+        if asked:
+            waited = (datetime.now(timezone.utc) - _aware(asked)).total_seconds()
+            if waited > 2 * grace and signalled != "kill":
+                proc.kill()
+                signalled = "kill"
+            elif waited > grace and signalled is None:
+                proc.terminate()
+                signalled = "term"
+    return finalize(engine, job["id"], returncode=proc.returncode)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite drops the zone
+
+
+def _finish_run_if_running(engine, run_id: int | None, status: str, error: str | None = None) -> None:
+    from db.runs import finish_run, get_run
+
+    run = get_run(engine, run_id) if run_id else None
+    if run and run["status"] == "running":
+        finish_run(engine, run_id, status, metrics=None, error=error)
+
+
+def _exit_words(returncode: int | None) -> str:
+    if returncode is None:
+        return "the training process is gone (its worker died)"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = str(-returncode)
+        return f"the training process was killed by signal {name}"
+    return f"the training process exited with code {returncode}"
+
+
+def finalize(engine, job_id: int, *, returncode: int | None = None) -> str:
+    """Settle a job whose process has ended, from its run's record: the run's
+    own status when it reached one, else cancelled (if asked) or failed."""
+    from db.jobs import end_job
+    from db.jobs import get_job as db_get_job
+    from db.runs import get_run
+
+    job = db_get_job(engine, job_id)
+    if job["status"] != "running":
+        return job["status"]
+    run = get_run(engine, job["run_id"]) if job["run_id"] else None
+    stderr_tail = tail(job["log_path"])
+    status = run["status"] if run else "running"
+    result = None
+    if status == "running":  # the child ended without settling its run: a crash or a signal
+        status = "cancelled" if job["cancel_requested_at"] else "failed"
+        error = None if status == "cancelled" else "\n".join(filter(None, [stderr_tail, _exit_words(returncode)]))
+        _finish_run_if_running(engine, job["run_id"], status, error=error)
+    if status == "failed":
+        error_tail = stderr_tail or (run or {}).get("error") or _exit_words(returncode)
+        if returncode and _exit_words(returncode) not in error_tail:
+            error_tail += "\n" + _exit_words(returncode)
+        end_job(engine, job_id, "failed", error_tail=error_tail)
+        return "failed"
+    if status == "finished" and job["kind"] == "filter":
+        try:
+            result = {"original_test": evaluate_unfiltered(run)}
+        except Exception as err:  # the training stands; say why the extra test is missing
+            result = {"original_test_error": f"{type(err).__name__}: {err}"}
+    end_job(engine, job_id, status, result=result)
+    return status
+
+
+def evaluate_unfiltered(run: dict) -> dict:
+    """The paper's Table 4: a model trained on filtered images, tested on the
+    ORIGINAL (unfiltered) test images."""
+    from study.active import dataset_by_source
+    from study.commands.train import load_data
+    from study.evaluation import evaluate_model, open_checkpoint
+
+    model, spec, _meta = open_checkpoint(run["checkpoint_path"])
+    if spec.in_chans != 3:
+        return {"skipped": f"the model takes {spec.in_chans} channel(s); the original images have 3"}
+    source = (run.get("config") or {}).get("data")
+    dataset = dataset_by_source(source) if source == "demo" else load_data(source)
+    return evaluate_model(model, dataset, "test", spec=spec, image_filter=None)
+
+
+def reconcile(engine=None) -> list[int]:
+    """Repair after dead workers: settle running jobs whose processes are gone,
+    and start a worker for every device with queued jobs and none serving it.
+    Cheap; the pages call it whenever they poll. Returns the jobs it settled."""
+    from db.jobs import list_jobs as db_list
+
+    engine = engine or _engine()
+    settled = []
+    for job in db_list(engine, status="running", limit=1000):
+        if worker_alive(job["device"]) or _pid_alive(job["pid"]):
+            continue
+        finalize(engine, job["id"], returncode=None)
+        settled.append(job["id"])
+    for device in {job["device"] for job in db_list(engine, status="queued", limit=1000)}:
+        if not worker_alive(device):
+            start_worker_process(device)
+    return settled
+
+
+def wait(job_id: int, timeout: float = 120.0, engine=None, until=("finished", "failed", "cancelled")) -> dict:
+    """Poll until the job reaches one of `until` (tests and the CLI); raises on timeout."""
+    engine = engine or _engine()
+    deadline = time.monotonic() + timeout
+    while True:
+        job = get_job(job_id, engine)
+        if job and job["status"] in until:
+            return job
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"job {job_id} still {job and job['status']} after {timeout:.0f} s")
+        time.sleep(0.25)

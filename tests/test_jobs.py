@@ -1,0 +1,131 @@
+"""Background trainings: real subprocesses on the demo pool, kept tiny (one
+thread, a few hundred images) since other work shares the CPU."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from study import jobs
+from study.errors import StudyError
+
+TINY = {"model": "lenet", "data": "demo", "epochs": 1, "max_train": 200, "threads": 1, "device": "cpu"}
+LONG = {**TINY, "epochs": 200, "patience": 200, "max_train": 1000}
+WAIT = 300  # generous: process start-up (torch import) is slow on a busy machine
+
+
+@pytest.fixture(autouse=True)
+def no_job_outlives_its_test(study_home):
+    """A failed assertion must not leave a 200-epoch training running in the background."""
+    yield
+    for job in jobs.list_jobs(status=("queued", "running")):
+        jobs.request_cancel(job["id"])
+
+
+@pytest.fixture
+def engine():
+    from db import open_database
+    from study.config import get_settings
+
+    return open_database(get_settings().database_url)
+
+
+def wait_until(predicate, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError("condition not reached in time")
+
+
+def test_train_argv_spells_the_cli_options():
+    argv = jobs.train_argv({**TINY, "filter": "srm", "augment": True, "set": {"n_conv": 2}}, "cpu")
+    assert argv[:5] == ["train", "--model", "lenet", "--device", "cpu"]
+    for piece in (["--filter", "srm"], ["--max-train", "200"], ["--set", "n_conv=2"]):
+        assert any(argv[i:i + 2] == piece for i in range(len(argv)))
+    assert "--augment" in argv
+    with pytest.raises(StudyError, match="model"):
+        jobs.train_argv({"data": "demo"}, "cpu")
+
+
+def test_a_queued_job_cancels_at_once_and_a_filter_job_needs_a_filter(engine):
+    job_id = jobs.submit(TINY, engine=engine, start_worker=False)
+    assert jobs.get_job(job_id, engine)["status"] == "queued"
+    assert jobs.request_cancel(job_id, engine) == "cancelled"
+    with pytest.raises(StudyError, match="filter"):
+        jobs.submit(TINY, kind="filter", engine=engine, start_worker=False)
+    with pytest.raises(StudyError, match="no job"):
+        jobs.request_cancel(9999, engine)
+
+
+def test_reconcile_fails_a_running_job_whose_processes_are_gone(engine, study_home):
+    from db.jobs import mark_started, set_pid
+    from db.runs import create_run, get_run
+
+    job_id = jobs.submit(TINY, engine=engine, start_worker=False)
+    run_id = create_run(engine, "lenet", {})
+    log = jobs.jobs_dir() / "x.err"
+    log.write_text("Traceback (most recent call last):\nRuntimeError: out of memory\n")
+    mark_started(engine, job_id, run_id=run_id, log_path=str(log))
+    set_pid(engine, job_id, 2**22 + 12345)  # no such process
+    assert jobs.reconcile(engine) == [job_id]
+    job = jobs.get_job(job_id, engine)
+    assert job["status"] == "failed" and "out of memory" in job["error_tail"]
+    assert get_run(engine, run_id)["status"] == "failed"
+
+
+def test_a_job_runs_in_the_background_and_the_next_one_waits_its_turn(engine):
+    from db.runs import get_run
+
+    long_id = jobs.submit(LONG, engine=engine)
+    tiny_id = jobs.submit(TINY, engine=engine)
+    # One job per device: the second waits while the first trains.
+    wait_until(lambda: jobs.progress(jobs.get_job(long_id, engine), engine)["epochs_done"] >= 1)
+    assert jobs.get_job(tiny_id, engine)["status"] == "queued"
+    assert jobs.request_cancel(long_id, engine) == "running"
+    cancelled = jobs.wait(long_id, WAIT, engine)
+    assert cancelled["status"] == "cancelled"
+    assert get_run(engine, cancelled["run_id"])["status"] == "cancelled"
+    done = jobs.wait(tiny_id, WAIT, engine)
+    assert done["status"] == "finished", done["error_tail"]
+    run = get_run(engine, done["run_id"])
+    assert run["status"] == "finished" and run["checkpoint_path"] and len(run["history"]) == 1
+    assert "test" in run["metrics"]
+
+
+def test_crashes_end_failed_and_a_filter_job_tests_on_originals(engine):
+    bad_id = jobs.submit({**TINY, "model": "no_such_model"}, engine=engine)
+    filter_id = jobs.submit({**TINY, "filter": "gaussian"}, kind="filter", engine=engine)
+    killed_id = jobs.submit(LONG, engine=engine)
+    bad = jobs.wait(bad_id, WAIT, engine)
+    assert bad["status"] == "failed"
+    assert "no_such_model" in bad["error_tail"] and "exited with code 2" in bad["error_tail"]
+
+    # A filter experiment also tests on the unfiltered images (the paper's Table 4).
+    done = jobs.wait(filter_id, WAIT, engine)
+    assert done["status"] == "finished", done["error_tail"]
+    assert 0 <= done["result"]["original_test"]["accuracy"] <= 1
+
+    job = wait_until(lambda: (j := jobs.get_job(killed_id, engine))["status"] == "running" and j["pid"] and j)
+    time.sleep(1.0)
+    os.kill(job["pid"], signal.SIGKILL)
+    killed = jobs.wait(killed_id, WAIT, engine)
+    assert killed["status"] == "failed" and "SIGKILL" in killed["error_tail"]
+
+
+def test_jobs_cli_lists_and_cancels(engine, capsys):
+    import json
+
+    from study.cli import main
+
+    job_id = jobs.submit(TINY, engine=engine, start_worker=False)
+    assert main(["jobs", "cancel", str(job_id), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "cancelled"
+    assert main(["jobs", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["jobs"][0]["status"] == "cancelled"
+    assert main(["jobs", "cancel", "424242"]) == 2
+    assert capsys.readouterr().err.strip() == "error: no job 424242"
