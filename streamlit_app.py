@@ -27,6 +27,9 @@ if is_researcher():
         st.Page("app_pages/setup.py", title="Setup", icon="🛠️", url_path="setup"),
         st.Page("app_pages/survey_admin.py", title="Survey sets", icon="🗂️", url_path="survey-sets"),
         st.Page("app_pages/results.py", title="Results", icon="📊", url_path="results"),
+        st.Page("app_pages/predict.py", title="Live predictions", icon="🔍", url_path="predict"),
+        st.Page("app_pages/training.py", title="Training", icon="🏋️", url_path="training"),
+        st.Page("app_pages/filters.py", title="Filter experiments", icon="🎛️", url_path="filters"),
     ]
     page = st.navigation(
         {"Participants": [survey], "Researcher": researcher_pages, "Account": [login]},

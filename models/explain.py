@@ -16,11 +16,14 @@ enlarging the input (models.predict.prepare_batch, img_size >= 128, ViT >= 64)
 is what keeps 4x4 or more. The map is computed at the model's input size by
 the package, then brought back to the image's own size (area averaging).
 
+The target is P(class) after the softmax (the package's
+ClassifierOutputSoftmaxTarget; see ProbabilityOf for why not the raw logit).
+
 A CAM object is created per call inside a `with` block: its hooks are removed
 when the block ends, so a long-lived model never collects them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -65,6 +68,7 @@ class Explanation:
     cam: np.ndarray  # (H, W) float32 in [0, 1] at the image's own size
     native_shape: tuple[int, int]  # the target layer's map, before any resizing
     layer: str  # the target layer's name in the model
+    note: str | None = None  # said beside the map when it is not what was asked for
 
     @property
     def is_constant(self) -> bool:
@@ -105,7 +109,26 @@ def explain(model: nn.Module, image: np.ndarray, spec: ModelSpec | None = None, 
             method: str = DEFAULT_METHOD, target_class: int | None = None) -> Explanation:
     """P(AI) and the CAM of one (H, W, C) uint8 image (the model's input
     channels, i.e. after any image filter). target_class None = the predicted
-    class. The caller serialises calls per model: hooks live on its layers."""
+    class. The caller serialises calls per model: hooks live on its layers.
+
+    With two classes and a softmax target, the two classes' Grad-CAM maps are
+    the positive and the negative part of one signed map. When NO region raises
+    the predicted class (its map is empty: the decision comes from the biases,
+    as in an untrained or undecided model), the map of the other class is
+    shown instead, labelled as such (target_class and note say so)."""
+    result = _explain_once(model, image, spec, method=method, target_class=target_class)
+    if target_class is None and result.target_class is not None and result.is_constant:
+        other = 1 - result.predicted
+        flipped = _explain_once(model, image, spec, method=method, target_class=other)
+        if not flipped.is_constant:
+            names = ("REAL", "FAKE")
+            return replace(flipped, note=f"no region raises the predicted class {names[result.predicted]}; "
+                                         f"the map shows the evidence for {names[other]} instead")
+    return result
+
+
+def _explain_once(model: nn.Module, image: np.ndarray, spec: ModelSpec | None = None, *,
+                  method: str = DEFAULT_METHOD, target_class: int | None = None) -> Explanation:
     spec = spec or model.spec
     if method not in METHODS:
         raise ModelError(f"unknown CAM method {method!r}; choose one of: {', '.join(METHODS)}")

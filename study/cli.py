@@ -11,7 +11,7 @@ import sys
 from study.errors import StudyError
 
 # Command modules, in the order `--help` lists them.
-COMMAND_MODULES = ["data"]
+COMMAND_MODULES = ["init", "data", "survey", "models", "train", "results", "jobs", "reproduce", "explain"]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -1,0 +1,207 @@
+"""Researcher page "Live predictions": one image in front of several trained
+models at once, each with P(AI-generated) and its Grad-CAM map, beside what
+the humans answered. Query: ?set=<survey set id>&image=<pool position> (the
+Results page links here), or ?id=<dataset image id>. Researchers only, so
+image ids are shown. The work is in study.live, study.uploads, models.explain."""
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from models.explain import METHODS
+from study import analysis, analysis_models, live, survey
+from study.active import active_dataset
+from study.analysis_images import per_image
+from study.demo import DEMO_NOTE
+from study.errors import StudyError
+from study.uploads import UPLOAD_TYPES, decode_image
+from ui.auth import require_researcher
+from ui.resources import engine as study_engine
+
+require_researcher()
+st.title("Live predictions")
+engine = study_engine()
+TRAIN_HINT = "python -m study train --model lenet --data demo --epochs 3"
+SOURCES = ["Survey set image", "Dataset image", "Upload"]
+CLASS_CHOICES = {"predicted class": None, "REAL": 0, "FAKE": 1}
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def loaded_model(path: str, mtime: float) -> live.LoadedModel:
+    """Once per process per checkpoint file version; calls on it take its lock."""
+    return live.load_model(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def explained(path: str, mtime: float, pixels: bytes, method: str, target_class: int | None) -> live.LiveResult:
+    image = np.frombuffer(pixels, np.uint8).reshape(32, 32, 3)
+    return live.predict_and_explain(loaded_model(path, mtime), image, method=method, target_class=target_class)
+
+
+def query_int(name: str) -> int | None:
+    try:
+        return int(st.query_params[name])
+    except (KeyError, ValueError):
+        return None
+
+
+# --- the models ---------------------------------------------------------------------
+choices = analysis_models.available_models(engine)
+if not choices:
+    st.info(
+        "No finished training run with a checkpoint exists yet, so there is no model to ask. Train one from the "
+        f"command line, e.g. `{TRAIN_HINT}` (a LeNet on the synthetic demo pool, about a minute on a laptop), "
+        "or on the Training page; it appears here when it finishes."
+    )
+    st.stop()
+
+# --- the image ----------------------------------------------------------------------
+sets = survey.all_summaries(engine)
+default_source = 1 if "id" in st.query_params or not sets else 0
+source = st.radio("Image from", SOURCES, index=default_source, horizontal=True)
+pixels, true_label, image_note, humans = None, None, "", None
+
+if source == "Survey set image":
+    if not sets:
+        st.info("No survey set exists yet; choose a dataset image or upload one.")
+        st.stop()
+    ids = [s.id for s in sets]
+    wanted = query_int("set")
+    default_id = wanted if wanted in ids else analysis.default_set_id(engine)
+    set_id = st.selectbox("Survey set", ids, index=ids.index(default_id) if default_id in ids else 0,
+                          format_func=lambda i: next(f"{s.id}: {s.name} ({s.status})" for s in sets if s.id == i))
+    images = analysis.load_images(engine, set_id)
+    try:
+        set_pixels = analysis.set_image_pixels(engine, set_id)
+    except StudyError as err:
+        st.error(str(err))
+        st.stop()
+    positions = images["pool_position"].tolist()
+    wanted_position = query_int("image")
+    position = st.selectbox("Image (position in the set)", positions,
+                            index=positions.index(wanted_position) if wanted_position in positions else 0)
+    row = images.index[images["pool_position"] == position][0]
+    pixels, true_label = set_pixels[row], int(images.loc[row, "label"])
+    image_note = f"`{images.loc[row, 'image_id']}` · set {set_id}, position {position}"
+    answers = analysis.load_answers(engine, set_id)
+    n_simulated = int(answers["is_simulated"].sum()) if len(answers) else 0
+    if n_simulated and st.checkbox(f"Include simulated participants ({n_simulated} answers in this set)"):
+        kept = answers
+    else:
+        kept = answers[~answers["is_simulated"].astype(bool)] if len(answers) else answers
+    humans = per_image(images, kept).set_index("pool_position").loc[position]
+
+elif source == "Dataset image":
+    dataset = active_dataset(engine)
+    if dataset.is_demo:
+        st.warning(f"**{DEMO_NOTE}**: the dataset is the synthetic demo pool, not CIFAKE.")
+    image_id = st.text_input("Image id (leave empty to browse)", value=st.query_params.get("id", ""))
+    if image_id.strip():
+        try:
+            index = dataset.index_of(image_id.strip())
+        except StudyError as err:
+            st.error(str(err))
+            st.stop()
+    else:
+        left, right = st.columns(2)
+        label_filter = left.radio("Label", ["any", "REAL", "FAKE"], horizontal=True)
+        split_names = sorted(set(dataset.splits.tolist()))
+        split = right.radio("Split", ["any", *split_names], horizontal=True)
+        keep = np.ones(len(dataset), bool)
+        if label_filter != "any":
+            keep &= dataset.labels == ("REAL", "FAKE").index(label_filter)
+        if split != "any":
+            keep &= dataset.splits == split
+        candidates = np.flatnonzero(keep)
+        if len(candidates) == 0:
+            st.info("No image matches these filters.")
+            st.stop()
+
+        def pick_random() -> None:
+            st.session_state["predict_browse"] = int(np.random.default_rng().integers(len(candidates)))
+
+        st.session_state["predict_browse"] = min(int(st.session_state.get("predict_browse", 0)), len(candidates) - 1)
+        left, right = st.columns([3, 1])
+        nth = left.number_input(f"Image number (0 to {len(candidates) - 1})", min_value=0,
+                                max_value=len(candidates) - 1, step=1, key="predict_browse")
+        right.button("Random image", on_click=pick_random)
+        index = int(candidates[int(nth)])
+    pixels, true_label = np.asarray(dataset.images[index]), int(dataset.labels[index])
+    image_note = f"`{dataset.ids[index]}` · {dataset.splits[index]} split"
+
+else:
+    uploaded = st.file_uploader("An image (PNG, JPEG or WebP, any size)", type=UPLOAD_TYPES)
+    if uploaded is None:
+        st.info("Upload an image: it is converted to 32x32 RGB (as CIFAKE's images are) and never stored.")
+        st.stop()
+    try:
+        decoded = decode_image(uploaded.getvalue(), name=uploaded.name)
+    except StudyError as err:
+        st.error(str(err))
+        st.stop()
+    pixels = decoded.pixels
+    image_note = f"upload `{decoded.name}` · true label unknown"
+    st.markdown(f"**Conversion:** {decoded.description}")
+
+# --- the controls -------------------------------------------------------------------
+by_key = {c.key: c for c in choices}
+picked = st.multiselect(
+    "Models (finished training runs)", list(by_key), default=[choices[0].key],
+    format_func=lambda k: by_key[k].key + ("" if by_key[k].test_accuracy is None
+                                           else f" · test accuracy {by_key[k].test_accuracy:.1%}"),
+)
+left, middle, right = st.columns(3)
+method = left.selectbox("CAM method", list(METHODS), format_func=lambda m: METHODS[m][1])
+class_name = middle.selectbox("Explain", list(CLASS_CHOICES), disabled=method == "eigencam")
+opacity = right.slider("Map opacity", 0.0, 1.0, 0.5, 0.05)
+target_class = CLASS_CHOICES[class_name]
+
+st.caption(image_note + ("" if true_label is None else f" · true label **{live.LABEL_NAMES[true_label]}**"))
+
+# --- one row per model, the humans beside -------------------------------------------
+if humans is not None:
+    models_area, humans_area = st.columns([3, 1])
+else:
+    models_area, humans_area = st.container(), None
+
+pixel_bytes = np.ascontiguousarray(pixels, dtype=np.uint8).tobytes()
+with models_area:
+    if not picked:
+        st.info("Choose at least one model.")
+    for key in picked:
+        choice = by_key[key]
+        try:
+            mtime = Path(choice.checkpoint_path).stat().st_mtime
+            result = explained(choice.checkpoint_path, mtime, pixel_bytes, method, target_class)
+        except (StudyError, OSError) as err:
+            st.error(f"{choice.key}: {err}")
+            continue
+        st.markdown(f"**{choice.key}**")
+        image_col, verdict_col, cam_col = st.columns(3)
+        image_col.image(live.enlarged_png(pixels), caption="image (nearest-neighbour)", width="stretch")
+        verdict = f"P(AI-generated) = **{result.p_fake:.3f}** → **{result.predicted_name}**"
+        if true_label is not None:  # the cached result does not know the label: judge it here
+            verdict += " ✅ right" if result.predicted == true_label else " ❌ wrong"
+        verdict_col.markdown(verdict)
+        explained_what = "no class" if result.target_class is None else live.LABEL_NAMES[result.target_class]
+        verdict_col.caption(f"{METHODS[method][1]} for {explained_what} at `{result.layer}` "
+                            f"({result.native_shape[0]}x{result.native_shape[1]} native map)")
+        cam_col.image(live.overlay_png(pixels, result.cam, opacity=opacity), caption="CAM overlay", width="stretch")
+        if result.note:
+            cam_col.caption(f"Note: {result.note}.")
+        if result.map_is_empty:
+            cam_col.caption(f"The map is empty: nothing in this image raises the {explained_what} score "
+                            "at this layer.")
+
+if humans_area is not None:
+    with humans_area:
+        st.markdown("**What the humans said**")
+        n = int(humans["n"])
+        if n == 0:
+            st.write("Nobody has answered this image yet.")
+        else:
+            st.metric("Said AI-generated", f"{humans['share_said_ai']:.0%}")
+            st.metric("Answers", n)
+            confidence = humans["mean_confidence"]
+            st.metric("Mean confidence (1–5)", "–" if np.isnan(confidence) else f"{confidence:.2f}")
+            st.metric("Mean response time", f"{humans['mean_response_ms'] / 1000:.1f} s")

@@ -1,0 +1,68 @@
+"""`python -m study explain --checkpoint C IMAGE --out cam.png`: P(AI-generated)
+for one image and its Grad-CAM overlay as a PNG (the image enlarged with
+nearest-neighbour under the heat map)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from study.cli import emit
+from study.errors import StudyError
+
+METHOD_CHOICES = ["gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "eigencam", "eigengradcam"]
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("explain", help="P(AI) and a Grad-CAM overlay PNG for one image")
+    parser.add_argument("--checkpoint", required=True, type=Path, help="a checkpoint written by `train`")
+    parser.add_argument("image", type=Path, metavar="IMAGE", help="a PNG, JPEG, WebP or GIF file (any size)")
+    parser.add_argument("--out", required=True, type=Path, help="where to write the overlay PNG")
+    parser.add_argument("--method", default="gradcam", choices=METHOD_CHOICES,
+                        help="CAM method from the grad-cam package (default gradcam)")
+    parser.add_argument("--target-class", type=int, choices=[0, 1], default=None,
+                        help="explain this class (0 REAL, 1 FAKE) instead of the predicted one")
+    parser.add_argument("--opacity", type=float, default=0.5, help="heat map share in the overlay, 0..1")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=explain_command)
+
+
+def explain_command(args) -> int:
+    if not 0.0 <= args.opacity <= 1.0:
+        raise StudyError(f"--opacity must be between 0 and 1, got {args.opacity}")
+    out = args.out.expanduser()
+    if not out.parent.is_dir():
+        raise StudyError(f"cannot write {out}: folder {out.parent} does not exist")
+    if out.suffix.lower() != ".png":
+        raise StudyError(f"--out must name a .png file, got {out.name}")
+
+    from study import live
+    from study.uploads import read_image_file
+
+    image = read_image_file(args.image)  # before loading the model: a bad image fails fast
+    loaded = live.load_model(args.checkpoint)
+    result = live.predict_and_explain(loaded, image.pixels, method=args.method, target_class=args.target_class)
+    _write_atomically(out, live.overlay_png(image.pixels, result.cam, opacity=args.opacity))
+
+    record = {"checkpoint": str(args.checkpoint), "model": loaded.spec.name, "image": str(args.image),
+              "out": str(out), "conversion": image.as_dict(), **result.as_dict()}
+    target = record["target_class"] or "no class (class-free method)"
+    lines = [
+        f"P(AI-generated) = {result.p_fake:.4f}  predicted {result.predicted_name}",
+        f"{args.method} for {target} at {result.layer} ({result.native_shape[0]}x{result.native_shape[1]} native)",
+        f"image: {image.description}",
+        f"overlay written to {out}",
+    ]
+    if result.note:
+        lines.insert(2, f"note: {result.note}")
+    if result.map_is_empty:
+        lines.insert(2, "note: the map is empty: nothing in the image raises this class's score at that layer")
+    emit(record, args.json, lines)
+    return 0
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,124 @@
+"""What the live-prediction page and `python -m study explain` need: a trained
+checkpoint loaded once, then P(AI) and a CAM for one image at a time.
+
+A LoadedModel carries its own lock: grad-cam hooks sit on the model's layers
+for the length of a call, so two sessions explaining with the same model at
+once would mix their activations. Different models run side by side."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+from models import explain as cam
+from models.registry import ModelError, ModelSpec
+from study.errors import StudyError
+
+LABEL_NAMES = {0: "REAL", 1: "FAKE"}
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    checkpoint_path: str
+    model: nn.Module
+    spec: ModelSpec
+    meta: dict
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def image_filter(self) -> str | None:
+        """The filter the run trained with; its images must pass it again here."""
+        return ((self.meta.get("extra") or {}).get("train_config") or {}).get("filter")
+
+    @property
+    def run_id(self) -> int | None:
+        return (self.meta.get("extra") or {}).get("run_id")
+
+    @property
+    def title(self) -> str:
+        run = f"run {self.run_id} " if self.run_id is not None else ""
+        return f"{run}{self.spec.name}"
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    p_fake: float
+    predicted: int
+    true_label: int | None
+    target_class: int | None
+    method: str
+    cam: np.ndarray  # (32, 32) float32 in [0, 1]
+    native_shape: tuple[int, int]
+    layer: str
+    note: str | None = None
+
+    @property
+    def predicted_name(self) -> str:
+        return LABEL_NAMES[self.predicted]
+
+    @property
+    def correct(self) -> bool | None:
+        return None if self.true_label is None else self.predicted == self.true_label
+
+    @property
+    def map_is_empty(self) -> bool:
+        return float(self.cam.max() - self.cam.min()) < 1e-6
+
+    def as_dict(self) -> dict:
+        return {"p_ai": self.p_fake, "predicted": self.predicted_name, "true_label":
+                None if self.true_label is None else LABEL_NAMES[self.true_label], "correct": self.correct,
+                "method": self.method, "target_class": None if self.target_class is None else
+                LABEL_NAMES[self.target_class], "cam_layer": self.layer, "cam_native": list(self.native_shape),
+                "map_is_empty": self.map_is_empty, "note": self.note}
+
+
+def load_model(checkpoint_path: str | Path) -> LoadedModel:
+    """The checkpoint as a model on the CPU in eval mode (StudyError if it cannot be)."""
+    from study.evaluation import open_checkpoint
+
+    model, spec, meta = open_checkpoint(checkpoint_path)
+    for parameter in model.parameters():
+        parameter.requires_grad_(True)  # Grad-CAM needs the graph; training may have frozen layers
+    return LoadedModel(str(checkpoint_path), model, spec, meta)
+
+
+def predict_and_explain(loaded: LoadedModel, pixels: np.ndarray, *, method: str = cam.DEFAULT_METHOD,
+                        target_class: int | None = None, true_label: int | None = None) -> LiveResult:
+    """P(AI) and the CAM for one 32x32 RGB uint8 image, under the model's lock."""
+    from study.training import apply_filter
+
+    pixels = np.asarray(pixels, dtype=np.uint8)
+    if pixels.shape != (32, 32, 3):
+        raise StudyError(f"expected one 32x32 RGB image, got shape {pixels.shape}")
+    seen = apply_filter(loaded.image_filter, pixels[None])[0]
+    try:
+        with loaded.lock:
+            result = cam.explain(loaded.model, seen, loaded.spec, method=method, target_class=target_class)
+    except ModelError as err:
+        raise StudyError(str(err)) from err
+    return LiveResult(p_fake=result.p_fake, predicted=result.predicted, true_label=true_label,
+                      target_class=result.target_class, method=result.method, cam=result.cam,
+                      native_shape=result.native_shape, layer=result.layer, note=result.note)
+
+
+def overlay_png(pixels: np.ndarray, cam_map: np.ndarray, opacity: float = cam.DEFAULT_OPACITY,
+                scale: int = cam.DISPLAY_SCALE) -> bytes:
+    """The overlay as PNG bytes (the page shows them, the CLI writes them)."""
+    return _png(cam.overlay(pixels, cam_map, opacity=opacity, scale=scale))
+
+
+def enlarged_png(pixels: np.ndarray, scale: int = cam.DISPLAY_SCALE) -> bytes:
+    return _png(cam.enlarge(pixels, scale))
+
+
+def _png(rgb: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,124 @@
+"""The Live predictions page: an upload, a dataset image and a survey image in
+front of a trained checkpoint, bad uploads, and the hint when no model exists.
+The page is run directly (streamlit_app.py adds it to the researcher navigation)."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[1]
+PAGE = str(REPO / "app_pages" / "predict.py")
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def finished_run():
+    """A finished training run with an (untrained, tiny) LeNet checkpoint: the
+    page reads runs, not training, so weights need not be good."""
+    from db import open_database
+    from db.runs import create_run, finish_run
+    from models.checkpoint import save_checkpoint
+    from models.registry import create_model
+    from study.config import ensure_home, get_settings
+
+    settings = ensure_home()
+    engine = open_database(settings.database_url)
+    run_id = create_run(engine, "lenet", {"model": "lenet"}, dataset_source="demo")
+    torch.manual_seed(0)
+    path = save_checkpoint(get_settings().checkpoint_dir / f"{run_id}-lenet.pt", create_model("lenet"),
+                           extra={"run_id": run_id, "train_config": {"filter": None}})
+    finish_run(engine, run_id, "finished", metrics={"test_accuracy": 0.5}, checkpoint_path=str(path))
+    return engine, run_id
+
+
+def page(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["researcher"] = True
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_without_a_finished_run_the_page_says_how_to_train_one():
+    at = page()
+    assert not at.exception
+    assert any("python -m study train --model lenet --data demo --epochs 3" in i.value for i in at.info)
+
+
+def test_an_upload_is_converted_shown_and_explained(finished_run):
+    at = page()
+    at.radio[0].set_value("Upload").run()
+    assert not at.exception
+    rng = np.random.default_rng(0)
+    at.file_uploader[0].set_value(("holiday.png", png(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)),
+                                   "image/png")).run()
+    assert not at.exception and not at.error
+    text = " ".join(m.value for m in at.markdown)
+    assert "Conversion:" in text and "centre-cropped 64x48 to 48x48" in text
+    assert "P(AI-generated) =" in text and "right" not in text  # no true label for an upload
+    assert len(at.image) >= 2  # the enlarged image and the CAM overlay
+
+    at.slider[0].set_value(0.9).run()  # the opacity slider redraws without errors
+    assert not at.exception and not at.error
+
+
+@pytest.mark.parametrize("content", [b"not an image", png(np.zeros((8, 8, 3), np.uint8))[:30]])
+def test_a_bad_upload_gets_one_clear_message(finished_run, content):
+    at = page()
+    at.radio[0].set_value("Upload").run()
+    at.file_uploader[0].set_value(("bad.png", content, "image/png")).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "bad.png" in at.error[0].value
+
+
+def test_a_dataset_image_shows_right_or_wrong_and_every_method(finished_run):
+    at = page()
+    assert not at.exception
+    at.radio[0].set_value("Dataset image").run()  # the demo pool, since CIFAKE is not prepared here
+    assert not at.exception and not at.error
+    text = " ".join(m.value for m in at.markdown)
+    assert "P(AI-generated) =" in text and ("right" in text or "wrong" in text)
+    method = next(s for s in at.selectbox if s.label == "CAM method")
+    for name in method.options:
+        method.set_value(name).run()
+        assert not at.exception and not at.error
+    explain = next(s for s in at.selectbox if s.label == "Explain")
+    explain.set_value("REAL").run()
+    assert not at.exception and any("for REAL" in c.value for c in at.caption)
+
+
+def test_a_survey_image_shows_what_the_humans_said(finished_run):
+    engine, _ = finished_run
+    from study import survey
+    from study.simulate import simulate
+
+    survey_set = survey.ensure_open_set(engine)
+    simulate(engine, participants=6, seed=1)
+    at = page({"set": str(survey_set.id), "image": "2"})
+    assert not at.exception and not at.error
+    assert any("What the humans said" in m.value for m in at.markdown)
+    box = next(c for c in at.checkbox if "simulated" in c.label)
+    box.check().run()
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Answers"] == "6" and labels["Said AI-generated"].endswith("%")
+    assert "position 2" in " ".join(c.value for c in at.caption)
+
+
+def test_a_dataset_id_in_the_url_opens_that_image(finished_run):
+    from study.demo import demo_pool
+
+    image_id = str(demo_pool().ids[3])
+    at = page({"id": image_id})
+    assert not at.exception and not at.error
+    assert any(image_id in c.value for c in at.caption)
