@@ -145,9 +145,10 @@ def test_checkpoint_round_trip_gives_identical_predictions(tmp_path):
 
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
     bad = tmp_path / "bad.pt"
-    bad.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
-        load_checkpoint(bad)
+    for junk in (b"not a checkpoint at all", b"\x00\x01\x02\x03", b"abc" * 1000):
+        bad.write_bytes(junk)
+        with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+            load_checkpoint(bad)
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.pt")
     plain = tmp_path / "plain.pt"
