@@ -215,6 +215,32 @@ def export_rows(engine: Engine, set_id: int) -> list[Row]:
 
 # --- helpers: accept an Engine (own short read) or a Connection (inside a transaction)
 
+def participants_of_set(engine_or_conn, set_id: int) -> list[Row]:
+    return _all(engine_or_conn, select(participants).where(participants.c.set_id == set_id).order_by(participants.c.id))
+
+
+def rewrite_simulated_times(conn: Connection, participant_id: int, shown_at_by_position: dict[int, tuple[int, datetime]]) -> None:
+    """Set a SIMULATED participant's response times (ms) and shown times, by position.
+    Refuses a real participant: their server-measured times are evidence."""
+    flag = conn.execute(select(participants.c.is_simulated).where(participants.c.id == participant_id)).scalar()
+    if not flag:
+        raise RuntimeError("refusing to rewrite the response times of a real participant")
+    for position, (ms, shown_time) in shown_at_by_position.items():
+        conn.execute(answers.update().where(answers.c.participant_id == participant_id,
+                                            answers.c.position == position).values(response_ms=ms, shown_at=shown_time))
+        conn.execute(shown.update().where(shown.c.participant_id == participant_id,
+                                          shown.c.position == position).values(shown_at=shown_time))
+
+
+def delete_simulated(conn: Connection) -> tuple[int, int]:
+    """Delete every simulated participant with their answers: (participants, answers)."""
+    simulated = select(participants.c.id).where(participants.c.is_simulated.is_(True))
+    n_answers = conn.execute(answers.delete().where(answers.c.participant_id.in_(simulated))).rowcount
+    conn.execute(shown.delete().where(shown.c.participant_id.in_(simulated)))
+    n_people = conn.execute(participants.delete().where(participants.c.is_simulated.is_(True))).rowcount
+    return int(n_people), int(n_answers)
+
+
 def _run(engine_or_conn, fn):
     if isinstance(engine_or_conn, Connection):
         return fn(engine_or_conn)

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 import db.survey as q
 from study import analysis_images, analysis_models, analysis_scores
@@ -92,10 +92,7 @@ PARTICIPANT_COLUMNS = ["participant_id", "is_simulated", "completed", "age_band"
 
 def load_participants(engine: Engine, set_id: int) -> pd.DataFrame:
     """Everyone who consented to the set, including those who never answered."""
-    p = q.participants
-    query = select(p).where(p.c.set_id == set_id).order_by(p.c.id)
-    with engine.connect() as conn:
-        rows = list(conn.execute(query))
+    rows = q.participants_of_set(engine, set_id)
     when = lambda moment: None if moment is None else q.as_utc(moment).isoformat()  # noqa: E731
     return pd.DataFrame([{
         "participant_id": int(r.id), "is_simulated": bool(r.is_simulated), "completed": r.completed_at is not None,

@@ -20,7 +20,7 @@ import hashlib
 from datetime import timedelta
 
 import numpy as np
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine
 
 import db.survey as q
 from study import survey
@@ -89,22 +89,13 @@ def simulate(engine: Engine, participants: int, seed: int, *, dropout: float = 0
 def _set_response_times(engine: Engine, participant_id: int, times: dict[int, int]) -> None:
     """Replace a simulated participant's measured times (see the module docstring)."""
     with q.write_transaction(engine) as conn:
-        flag = conn.execute(select(q.participants.c.is_simulated).where(q.participants.c.id == participant_id))
-        if not flag.scalar():
-            raise RuntimeError("refusing to rewrite the response times of a real participant")
-        for row in q.answers_of(conn, participant_id):
-            ms = times[row.position]
-            shown = q.as_utc(row.answered_at) - timedelta(milliseconds=ms)
-            conn.execute(update(q.answers).where(q.answers.c.id == row.id).values(response_ms=ms, shown_at=shown))
-            conn.execute(update(q.shown).where(q.shown.c.participant_id == participant_id,
-                                               q.shown.c.position == row.position).values(shown_at=shown))
+        new = {row.position: (times[row.position], q.as_utc(row.answered_at) - timedelta(milliseconds=times[row.position]))
+               for row in q.answers_of(conn, participant_id)}
+        q.rewrite_simulated_times(conn, participant_id, new)
 
 
 def remove_simulated(engine: Engine) -> dict:
     """Delete every simulated participant of every set, with their answers."""
-    simulated = select(q.participants.c.id).where(q.participants.c.is_simulated.is_(True))
     with q.write_transaction(engine) as conn:
-        n_answers = conn.execute(delete(q.answers).where(q.answers.c.participant_id.in_(simulated))).rowcount
-        conn.execute(delete(q.shown).where(q.shown.c.participant_id.in_(simulated)))
-        n_people = conn.execute(delete(q.participants).where(q.participants.c.is_simulated.is_(True))).rowcount
-    return {"participants_removed": int(n_people), "answers_removed": int(n_answers)}
+        n_people, n_answers = q.delete_simulated(conn)
+    return {"participants_removed": n_people, "answers_removed": n_answers}

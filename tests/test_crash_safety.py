@@ -85,7 +85,6 @@ if __name__ == "__main__":
 
 # --- the test ----------------------------------------------------------------------
 
-import pytest  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 NAMES = [f"crash{i}" for i in range(N_PARTICIPANTS)]

@@ -23,7 +23,6 @@ import sys
 import threading
 import time
 import tomllib
-import urllib.request
 from pathlib import Path
 
 import pytest

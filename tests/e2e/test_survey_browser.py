@@ -5,7 +5,7 @@ in the page."""
 from __future__ import annotations
 
 import time
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import pytest
 from sqlalchemy import create_engine, text
