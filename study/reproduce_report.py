@@ -135,11 +135,31 @@ def _sweeps_md(results: dict, out: Path) -> tuple[str, list[Path]]:
     return "\n".join(text), files
 
 
+def _augment_md(results: dict, out: Path, model: str) -> tuple[str, list[Path]]:
+    rows = results["rows"]
+    text = [f"## Augmentation (ours: `{model}` from scratch)",
+            "The paper trained EfficientNetB0 on images with random rotations, shifts and flips and reached only "
+            f"about {paper.EFFICIENTNET_AUGMENTED_TEST:.2f}% test accuracy; we train `{model}` without and with the "
+            "same kind of augmentation.", "",
+            _table(["training images", "train %", "val %", "test %", "paper test %"],
+                   [["plain", *map(_f, (rows["plain"]["train"], rows["plain"]["val"], rows["plain"]["test"])), "–"],
+                    ["augmented", *map(_f, (rows["augmented"]["train"], rows["augmented"]["val"],
+                                            rows["augmented"]["test"])),
+                     _f(paper.EFFICIENTNET_AUGMENTED_TEST)]])]
+    fig = go.Figure()
+    fig.add_bar(x=["plain", "augmented"], y=[rows["plain"]["test"], rows["augmented"]["test"]], name=f"ours ({model})")
+    fig.add_bar(x=["augmented"], y=[paper.EFFICIENTNET_AUGMENTED_TEST], name="paper (EfficientNetB0)")
+    fig.update_layout(barmode="group", yaxis_title="test accuracy (%)", yaxis_range=[0, 100], title="Augmentation")
+    return "\n".join(text), [_chart(fig, out, "augmentation")]
+
+
 def write_report(table: str, results: dict, out: Path) -> list[Path]:
     if table in ("3", "4"):
         body, charts = _filters_md(results, out, results["evidence"]["plan"]["model"])
     elif table == "1":
         body, charts = _table1_md(results, out)
+    elif table == "augment":
+        body, charts = _augment_md(results, out, results["evidence"]["plan"]["model"])
     else:
         body, charts = _sweeps_md(results, out)
     human = paper.HUMAN_BASELINE

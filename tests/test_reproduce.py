@@ -49,6 +49,16 @@ def test_quick_sweeps_cover_the_grid_l2_and_dropout(tmp_path, pool):
         assert (tmp_path / f"{name}.html").exists()
 
 
+def test_quick_augmentation_compares_plain_and_augmented_training(tmp_path, pool):
+    done = reproduce("augment", pool, out=tmp_path, quick=True, log=lambda m: None, threads=1,
+                     max_train=400, epochs=1)
+    rows = done["results"]["rows"]
+    assert set(rows) == {"plain", "augmented"} and all(0 <= r["test"] <= 100 for r in rows.values())
+    report = (tmp_path / "report.md").read_text()
+    assert "Augmentation" in report and f"{paper.EFFICIENTNET_AUGMENTED_TEST:.2f}" in report
+    assert (tmp_path / "augmentation.html").exists()
+
+
 def test_table1_says_plainly_that_pretrained_weights_are_unavailable(tmp_path, pool, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-cache"))

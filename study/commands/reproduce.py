@@ -7,13 +7,14 @@ from datetime import datetime
 from pathlib import Path
 
 from study.cli import emit
+from study.reproduce import TABLES
 
 
 def register(subparsers) -> None:
     rep = subparsers.add_parser("reproduce", help="rerun a table of the paper and write a report (markdown + charts)")
-    rep.add_argument("--table", required=True, choices=["1", "3", "4", "sweeps"],
+    rep.add_argument("--table", required=True, choices=list(TABLES),
                      help="1: pretrained models; 3 and 4: the filter experiments (one run gives both); "
-                          "sweeps: the configurable CNN's layers, L2 and dropout")
+                          "sweeps: the configurable CNN's layers, L2 and dropout; augment: without and with augmentation")
     rep.add_argument("--quick", action="store_true", help="a CPU smoke run: 800 train images, two epochs, small grids")
     rep.add_argument("--out", type=Path, default=None, help="report folder (default STUDY_HOME/reports/...)")
     rep.add_argument("--data", default=None, metavar="SRC",
