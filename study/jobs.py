@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from study.database import study_engine
 from study.errors import StudyError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -56,13 +57,6 @@ def jobs_dir() -> Path:
     folder = ensure_home().home / "jobs"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def _engine():
-    from db import open_database
-    from study.config import get_settings
-
-    return open_database(get_settings().database_url)
 
 
 def resolve_device(requested: str | None) -> str:
@@ -172,7 +166,7 @@ def submit(params: dict, *, kind: str = "train", label: str | None = None, engin
         raise StudyError(f"unknown job kind {kind!r}; expected train or filter")
     if kind == "filter" and not params.get("filter"):
         raise StudyError("a filter experiment needs a filter")
-    engine = engine or _engine()
+    engine = engine or study_engine()
     device = resolve_device(params.get("device"))
     train_argv(params, device)  # fail now, not in the background, on a missing model
     params = {k: v for k, v in params.items() if v is not None}
@@ -202,7 +196,7 @@ def request_cancel(job_id: int, engine=None) -> str:
     from db.jobs import get_job, request_job_cancel
     from db.runs import request_cancel as request_run_cancel
 
-    engine = engine or _engine()
+    engine = engine or study_engine()
     status = request_job_cancel(engine, job_id)
     if status is None:
         raise StudyError(f"no job {job_id}")
@@ -215,20 +209,20 @@ def request_cancel(job_id: int, engine=None) -> str:
 def list_jobs(engine=None, **filters) -> list[dict]:
     from db.jobs import list_jobs as _list
 
-    return _list(engine or _engine(), **filters)
+    return _list(engine or study_engine(), **filters)
 
 
 def get_job(job_id: int, engine=None) -> dict | None:
     from db.jobs import get_job as _get
 
-    return _get(engine or _engine(), job_id)
+    return _get(engine or study_engine(), job_id)
 
 
 def progress(job: dict, engine=None) -> dict:
     """What a page shows for one job: epochs done of planned, the run's history."""
     from db.runs import get_run
 
-    run = get_run(engine or _engine(), job["run_id"]) if job.get("run_id") else None
+    run = get_run(engine or study_engine(), job["run_id"]) if job.get("run_id") else None
     history = (run or {}).get("history") or []
     planned = int(job["params"].get("epochs") or 10)
     return {"epochs_done": len(history), "epochs_planned": planned,
@@ -242,7 +236,7 @@ def run_worker(device: str, *, grace: float = GRACE_SECONDS, poll: float = POLL_
     """Serve the device's queue until it is empty; returns how many jobs ran."""
     from db.jobs import next_queued
 
-    engine = _engine()
+    engine = study_engine()
     ran = 0
     while True:
         with _device_lock(device, wait_seconds=2.0) as got:
@@ -370,7 +364,7 @@ def reconcile(engine=None) -> list[int]:
     Cheap; the pages call it whenever they poll. Returns the jobs it settled."""
     from db.jobs import list_jobs as db_list
 
-    engine = engine or _engine()
+    engine = engine or study_engine()
     settled = []
     for job in db_list(engine, status="running", limit=1000):
         if worker_alive(job["device"]) or _pid_alive(job["pid"]):
@@ -385,7 +379,7 @@ def reconcile(engine=None) -> list[int]:
 
 def wait(job_id: int, timeout: float = 120.0, engine=None, until=("finished", "failed", "cancelled")) -> dict:
     """Poll until the job reaches one of `until` (tests and the CLI); raises on timeout."""
-    engine = engine or _engine()
+    engine = engine or study_engine()
     deadline = time.monotonic() + timeout
     while True:
         job = get_job(job_id, engine)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from study.cli import emit
+from study.database import study_engine
 from study.errors import DownloadError
 
 KAGGLE_HANDLE = "birdy654/cifake-real-and-ai-generated-synthetic-images"
@@ -34,13 +35,6 @@ def register(subparsers) -> None:
     download.add_argument("--dest", type=Path, help="folder to download into (default STUDY_HOME/downloads)")
     download.add_argument("--json", action="store_true", help="print one JSON object")
     download.set_defaults(handler=download_command)
-
-
-def _database():
-    from db import open_database
-    from study.config import ensure_home
-
-    return open_database(ensure_home().database_url)
 
 
 def _summary_lines(report: dict) -> list[str]:
@@ -78,7 +72,7 @@ def prepare_command(args) -> int:
         bars[0].refresh()
 
     try:
-        dataset = prepare(_database(), source, progress=None if args.json else progress,
+        dataset = prepare(study_engine(), source, progress=None if args.json else progress,
                           use_cache=not args.no_cache)
     finally:
         for bar in bars:
@@ -94,7 +88,7 @@ def prepare_command(args) -> int:
 def status_command(args) -> int:
     from study.dataset_admin import status
 
-    report = status(_database())
+    report = status(study_engine())
     if not report["prepared"]:
         emit(report, args.json, [report["message"]])
         return 0

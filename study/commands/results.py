@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from study.cli import emit
+from study.database import study_engine
 from study.errors import StudyError
 
 
@@ -35,13 +36,6 @@ def register(subparsers) -> None:
     export.set_defaults(handler=export_command)
 
 
-def _database():
-    from db import open_database
-    from study.config import ensure_home
-
-    return open_database(ensure_home().database_url)
-
-
 def _fmt(value, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
@@ -55,7 +49,7 @@ def results_command(args) -> int:
 
     if args.exclude_speeders is not None and args.exclude_speeders < 0:
         raise StudyError(f"--exclude-speeders must be 0 or more milliseconds, got {args.exclude_speeders}")
-    engine = _database()
+    engine = study_engine()
     set_id = analysis.resolve_set_id(engine, args.set_id)
     filters = analysis.Filters(
         include_simulated=args.include_simulated, completed_only=args.completed_only,
@@ -124,7 +118,7 @@ def export_command(args) -> int:
         emit({"what": "database", "file": str(args.out), "bytes": size}, args.json,
              [f"copied the study database to {args.out} ({size} bytes)"])
         return 0
-    engine = _database()
+    engine = study_engine()
     set_id = analysis.resolve_set_id(engine, args.set_id)
     if args.what == "answers":
         text, notes = survey_export.answers_csv(engine, set_id), survey_export.data_dictionary(engine, set_id)

@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from study.cli import emit
+from study.database import study_engine
 from study.errors import StudyError
 
 
@@ -58,13 +59,6 @@ def register(subparsers) -> None:
     simulate.set_defaults(handler=simulate_command)
 
 
-def _database():
-    from db import open_database
-    from study.config import ensure_home
-
-    return open_database(ensure_home().database_url)
-
-
 def _line(info) -> str:
     design = f"pool of {info.pool_size}" if info.design == "pool" else "same images for everyone"
     demo = "  [demo — synthetic images, not CIFAKE]" if info.is_demo else ""
@@ -79,7 +73,7 @@ def create_command(args) -> int:
     from study.active import active_dataset
     from study.survey_sets import create_set
 
-    engine = _database()
+    engine = study_engine()
     info = create_set(
         engine, active_dataset(engine), size=args.size, seed=args.seed, split=args.split, pool=args.pool,
         open_now=args.open, close_current=args.close_current, name=args.name,
@@ -91,7 +85,7 @@ def create_command(args) -> int:
 def status_command(args) -> int:
     from study.survey_sets import all_summaries, open_summary
 
-    engine = _database()
+    engine = study_engine()
     if args.all:
         infos = all_summaries(engine)
         emit({"sets": [i.as_dict() for i in infos]}, args.json, [_line(i) for i in infos] or ["no survey sets yet"])
@@ -108,7 +102,7 @@ def status_command(args) -> int:
 def open_command(args) -> int:
     from study.survey_sets import open_set
 
-    info = open_set(_database(), args.set_id, close_current=args.close_current)
+    info = open_set(study_engine(), args.set_id, close_current=args.close_current)
     emit(info.as_dict(), args.json, [f"opened {_line(info)}"])
     return 0
 
@@ -116,7 +110,7 @@ def open_command(args) -> int:
 def close_command(args) -> int:
     from study.survey_sets import close_set
 
-    info = close_set(_database(), args.set_id)
+    info = close_set(study_engine(), args.set_id)
     emit(info.as_dict(), args.json, [f"closed {_line(info)}"])
     return 0
 
@@ -125,7 +119,7 @@ def export_command(args) -> int:
     from study.survey_export import answers_csv, data_dictionary
     from study.survey_sets import open_summary
 
-    engine = _database()
+    engine = study_engine()
     set_id = args.set_id
     if set_id is None:
         info = open_summary(engine)
@@ -149,7 +143,7 @@ def export_command(args) -> int:
 def simulate_command(args) -> int:
     from study.simulate import remove_simulated, simulate
 
-    engine = _database()
+    engine = study_engine()
     if args.remove:
         done = remove_simulated(engine)
         emit(done, args.json, [f"removed {done['participants_removed']} simulated participants "
