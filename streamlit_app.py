@@ -30,6 +30,7 @@ if is_researcher():
         st.Page("app_pages/predict.py", title="Live predictions", icon="🔍", url_path="predict"),
         st.Page("app_pages/training.py", title="Training", icon="🏋️", url_path="training"),
         st.Page("app_pages/filters.py", title="Filter experiments", icon="🎛️", url_path="filters"),
+        st.Page("app_pages/experiments.py", title="Sweeps and augmentation", icon="📈", url_path="experiments"),
     ]
     page = st.navigation(
         {"Participants": [survey], "Researcher": researcher_pages, "Account": [login]},

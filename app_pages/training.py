@@ -94,10 +94,9 @@ def live_jobs() -> None:
                 button.button("Cancel", key=f"cancel-{job['id']}", on_click=jobs.request_cancel,
                               args=(job["id"], engine))
             if job["status"] == "running":
-                st.progress(info["fraction"], text=f"epoch {info['epochs_done']} of {info['epochs_planned']}"
-                            " (fewer if early stopping ends it)")
+                st.progress(info["fraction"], text=info["text"])
                 if info["history"]:
-                    st.plotly_chart(curves(info["history"]), key=f"curves-{job['id']}-{info['epochs_done']}")
+                    st.plotly_chart(curves(info["history"]), key=f"curves-{job['id']}-{len(info['history'])}")
 
 
 live_jobs()

@@ -19,6 +19,10 @@ Design (the simplest that survives reruns, page switches and a closed tab):
   argument) marks run and job "failed" with the last lines of its stderr.
 - reconcile() (the pages call it when they poll) repairs what a dead worker
   left behind and restarts a worker for a queue that has none.
+- kind "experiment" runs a whole reproduction instead of one training
+  (`python -m study reproduce --table T --out STUDY_HOME/reports/job-<id>
+  --job-id <id>`): no run record; it follows its own progress.json and polls
+  the job's cancel flag itself. It is finished when its report is written.
 """
 from __future__ import annotations
 
@@ -40,6 +44,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TAIL_LINES = 25
 GRACE_SECONDS = 15.0
 POLL_SECONDS = 0.5
+
+KINDS = ("train", "filter", "experiment")
+# The tables a background experiment may run (4 is the same run as 3).
+EXPERIMENT_TABLES = ("sweeps", "augment", "3", "1")
+_EXPERIMENT_FLAGS = {"data": "--data", "model": "--model", "epochs": "--epochs", "max_train": "--max-train",
+                     "seed": "--seed", "threads": "--threads"}
 
 # TrainConfig field -> `python -m study train` flag; booleans are switches.
 _FLAGS = {
@@ -87,6 +97,29 @@ def train_argv(params: dict, device: str) -> list[str]:
         argv.append("--no-pretrained")
     for key, value in (params.get("set") or {}).items():
         argv += ["--set", f"{key}={json.dumps(value)}"]
+    return argv
+
+
+def experiment_dir(job_id: int) -> Path:
+    """Where an experiment job writes its report (STUDY_HOME/reports/job-<id>)."""
+    from study.config import ensure_home
+
+    return ensure_home().home / "reports" / f"job-{job_id}"
+
+
+def experiment_argv(params: dict, device: str, job_id: int | None = None) -> list[str]:
+    """An experiment's command line after `python -m study`."""
+    table = str(params.get("table") or "")
+    if table not in EXPERIMENT_TABLES:
+        raise StudyError(f"an experiment runs one of the tables {', '.join(EXPERIMENT_TABLES)}, not {table!r}")
+    argv = ["reproduce", "--table", table, "--device", device]
+    for key, flag in _EXPERIMENT_FLAGS.items():
+        if params.get(key) is not None and params.get(key) != "":
+            argv += [flag, str(params[key])]
+    if params.get("quick"):
+        argv.append("--quick")
+    if job_id is not None:
+        argv += ["--out", str(experiment_dir(job_id)), "--job-id", str(job_id)]
     return argv
 
 
@@ -162,16 +195,21 @@ def submit(params: dict, *, kind: str = "train", label: str | None = None, engin
     trained model on the unfiltered test images (the paper's Table 4)."""
     from db.jobs import add_job
 
-    if kind not in ("train", "filter"):
-        raise StudyError(f"unknown job kind {kind!r}; expected train or filter")
+    if kind not in KINDS:
+        raise StudyError(f"unknown job kind {kind!r}; expected {', '.join(KINDS)}")
     if kind == "filter" and not params.get("filter"):
         raise StudyError("a filter experiment needs a filter")
     engine = engine or study_engine()
     device = resolve_device(params.get("device"))
-    train_argv(params, device)  # fail now, not in the background, on a missing model
+    # Fail now, not in the background, on a missing model or table.
+    (experiment_argv if kind == "experiment" else train_argv)(params, device)
     params = {k: v for k, v in params.items() if v is not None}
-    label = label or " ".join(str(x) for x in (params["model"], params.get("filter") or "", params.get("data") or "")
-                              if x)
+    for active in list_jobs(engine, status=("queued", "running"), limit=1000):
+        if active["kind"] == kind and active["params"] == params:  # a double click, or the same job again
+            raise StudyError(f"the same {'experiment' if kind == 'experiment' else 'training'} is already "
+                             f"{active['status']} as job {active['id']}; nothing new was queued")
+    label = label or " ".join(str(x) for x in (params.get("model") or f"table {params.get('table')}",
+                                               params.get("filter") or "", params.get("data") or "") if x)
     job_id = add_job(engine, kind=kind, label=label[:200], device=device, params=params)
     if start_worker:
         start_worker_process(device)
@@ -219,15 +257,33 @@ def get_job(job_id: int, engine=None) -> dict | None:
 
 
 def progress(job: dict, engine=None) -> dict:
-    """What a page shows for one job: epochs done of planned, the run's history."""
+    """What a page shows for one job: a fraction done and a line saying so;
+    for a training also epochs done of planned and the run's history, for an
+    experiment its progress.json."""
     from db.runs import get_run
 
+    if job["kind"] == "experiment":
+        return experiment_progress(job)
     run = get_run(engine or study_engine(), job["run_id"]) if job.get("run_id") else None
     history = (run or {}).get("history") or []
     planned = int(job["params"].get("epochs") or 10)
-    return {"epochs_done": len(history), "epochs_planned": planned,
-            "fraction": min(1.0, len(history) / planned) if planned else 0.0,
+    done = len(history)
+    return {"epochs_done": done, "epochs_planned": planned,
+            "fraction": min(1.0, done / planned) if planned else 0.0,
+            "text": f"epoch {done} of {planned} (fewer if early stopping ends it)",
             "history": history, "run": run}
+
+
+def experiment_progress(job: dict) -> dict:
+    from study.reproduce_progress import fraction, read_progress
+
+    state = read_progress(experiment_dir(job["id"]))
+    if not state:
+        return {"fraction": 0.0, "text": "starting (loading the data)", "history": [], "run": None, "state": None}
+    text = f"training {min(state['done'] + 1, state['total'])} of {state['total']}"
+    if state.get("current"):
+        text += f": {state['current']}, epoch {state['epoch']} of {state['epochs']}"
+    return {"fraction": fraction(state), "text": text, "history": [], "run": None, "state": state}
 
 
 # ---------------------------------------------------------------- the worker
@@ -253,10 +309,11 @@ def run_worker(device: str, *, grace: float = GRACE_SECONDS, poll: float = POLL_
 
 def run_job(engine, job: dict, *, grace: float = GRACE_SECONDS, poll: float = POLL_SECONDS) -> str:
     """Run one queued job to its end; returns its final status."""
-    from db.jobs import get_job as db_get_job
     from db.jobs import mark_started, set_pid
     from db.runs import create_run
 
+    if job["kind"] == "experiment":
+        return _run_experiment(engine, job, grace=grace, poll=poll)
     params, device = job["params"], job["device"]
     run_id = create_run(engine, params["model"], {**params, "device": device, "job_id": job["id"]},
                         dataset_source=str(params.get("data") or ""), device=device)
@@ -270,10 +327,36 @@ def run_job(engine, job: dict, *, grace: float = GRACE_SECONDS, poll: float = PO
         proc = subprocess.Popen([sys.executable, "-m", "study", *argv], cwd=REPO_ROOT, env=_child_env(),
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
     set_pid(engine, job["id"], proc.pid)
+    _watch(engine, job["id"], proc, grace=grace, poll=poll)
+    return finalize(engine, job["id"], returncode=proc.returncode)
+
+
+def _run_experiment(engine, job: dict, *, grace: float, poll: float) -> str:
+    from db.jobs import mark_started, set_pid
+
+    out = experiment_dir(job["id"])
+    out.mkdir(parents=True, exist_ok=True)
+    err_path = out / "stderr.log"
+    if not mark_started(engine, job["id"], run_id=None, log_path=str(err_path)):
+        return "cancelled"
+    argv = experiment_argv(job["params"], job["device"], job["id"]) + ["--json"]
+    with open(out / "stdout.json", "wb") as stdout, open(err_path, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "study", *argv], cwd=REPO_ROOT, env=_child_env(),
+                                stdin=subprocess.DEVNULL, stdout=stdout, stderr=err, start_new_session=True)
+    set_pid(engine, job["id"], proc.pid)
+    _watch(engine, job["id"], proc, grace=grace, poll=poll)
+    return finalize(engine, job["id"], returncode=proc.returncode)
+
+
+def _watch(engine, job_id: int, proc: subprocess.Popen, *, grace: float, poll: float) -> None:
+    """Wait for a job's process; once a cancel is asked, signal it if it does
+    not stop by itself within grace (SIGTERM), then twice that (SIGKILL)."""
+    from db.jobs import get_job as db_get_job
+
     signalled = None
     while proc.poll() is None:
         time.sleep(poll)
-        current = db_get_job(engine, job["id"])
+        current = db_get_job(engine, job_id)
         asked = current and current["cancel_requested_at"]
         if asked:
             waited = (datetime.now(timezone.utc) - _aware(asked)).total_seconds()
@@ -283,7 +366,6 @@ def run_job(engine, job: dict, *, grace: float = GRACE_SECONDS, poll: float = PO
             elif waited > grace and signalled is None:
                 proc.terminate()
                 signalled = "term"
-    return finalize(engine, job["id"], returncode=proc.returncode)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -320,6 +402,8 @@ def finalize(engine, job_id: int, *, returncode: int | None = None) -> str:
     job = db_get_job(engine, job_id)
     if job["status"] != "running":
         return job["status"]
+    if job["kind"] == "experiment":
+        return _finalize_experiment(engine, job, returncode)
     run = get_run(engine, job["run_id"]) if job["run_id"] else None
     stderr_tail = tail(job["log_path"])
     status = run["status"] if run else "running"
@@ -341,6 +425,22 @@ def finalize(engine, job_id: int, *, returncode: int | None = None) -> str:
             result = {"original_test_error": f"{type(err).__name__}: {err}"}
     end_job(engine, job_id, status, result=result)
     return status
+
+
+def _finalize_experiment(engine, job: dict, returncode: int | None) -> str:
+    """Finished when its report was written; else cancelled (if asked) or failed."""
+    from db.jobs import end_job
+
+    out = experiment_dir(job["id"])
+    if (out / "report.md").exists() and returncode in (0, None):
+        end_job(engine, job["id"], "finished", result={"out": str(out), "report": str(out / "report.md")})
+        return "finished"
+    if job["cancel_requested_at"]:
+        end_job(engine, job["id"], "cancelled", result={"out": str(out)})
+        return "cancelled"
+    error_tail = "\n".join(filter(None, [tail(job["log_path"]), _exit_words(returncode)]))
+    end_job(engine, job["id"], "failed", error_tail=error_tail, result={"out": str(out)})
+    return "failed"
 
 
 def evaluate_unfiltered(run: dict) -> dict:

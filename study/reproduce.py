@@ -26,6 +26,7 @@ from pathlib import Path
 
 from study import paper
 from study.errors import DownloadError, StudyError
+from study.reproduce_progress import ExperimentCancelled, Tracker
 
 TABLES = ("1", "3", "4", "sweeps", "augment")
 
@@ -66,10 +67,12 @@ class Plan:
 
 # ---------------------------------------------------------------- one experiment
 
-def train_and_test(plan: Plan, dataset, model: str, *, model_cfg: dict | None = None, image_filter: str | None = None,
-                   weight_decay: float = 0.0, test_original: bool = False, augment: bool = False) -> dict:
+def train_and_test(plan: Plan, dataset, model: str, *, tracker: Tracker, label: str, model_cfg: dict | None = None,
+                   image_filter: str | None = None, weight_decay: float = 0.0, test_original: bool = False,
+                   augment: bool = False) -> dict:
     """Train on (filtered) train images; accuracies in percent: train, val,
-    test (filtered like training) and, if asked, test on the original images."""
+    test (filtered like training) and, if asked, test on the original images.
+    Raises ExperimentCancelled when the tracker's stop hook asks."""
     from study.evaluation import evaluate_model
     from study.training import TrainConfig, train
 
@@ -79,7 +82,11 @@ def train_and_test(plan: Plan, dataset, model: str, *, model_cfg: dict | None = 
                          weight_decay=weight_decay, num_threads=plan.threads, augment=augment,
                          patience=plan.epochs if plan.quick else 3)
     started = time.perf_counter()
-    result = train(config, dataset)
+    tracker.begin(label, plan.epochs)
+    result = train(config, dataset, [tracker])
+    if result.status == "cancelled":
+        raise ExperimentCancelled(f"cancelled during {label}; {tracker.state['done']} of "
+                                  f"{tracker.state['total']} trainings had finished")
     summary = result.summary()
     row = {"train": _pct(summary["train_acc"]), "val": _pct(summary["val_acc"]), "epochs_run": summary["epochs_run"],
            "n_train": summary["n_train"], "device": result.device}
@@ -93,6 +100,7 @@ def train_and_test(plan: Plan, dataset, model: str, *, model_cfg: dict | None = 
             original = evaluate_model(result.model, dataset, "test", spec=result.spec, image_filter=None)
             row["test_original"] = _pct(original["accuracy"])
     row["seconds"] = round(time.perf_counter() - started, 1)
+    tracker.finish(label, row)
     return row
 
 
@@ -102,20 +110,22 @@ def _pct(value) -> float | None:
 
 # ---------------------------------------------------------------- the tables
 
-def run_filters(plan: Plan, dataset, log=print) -> dict:
+def run_filters(plan: Plan, dataset, tracker: Tracker, log=print) -> dict:
     """Tables 3 and 4: one training per filter of the paper."""
     from study.filters import PAPER_FILTERS
 
     rows = {}
     for name in PAPER_FILTERS:
         log(f"filter {name}: training {plan.model}")
-        rows[name] = train_and_test(plan, dataset, plan.model, image_filter=name, test_original=True)
+        rows[name] = train_and_test(plan, dataset, plan.model, tracker=tracker, label=f"{plan.model} on {name}",
+                                    image_filter=name, test_original=True)
     log(f"no filter: training {plan.model} (the reference)")
-    rows["none"] = train_and_test(plan, dataset, plan.model, test_original=False)
+    rows["none"] = train_and_test(plan, dataset, plan.model, tracker=tracker, label=f"{plan.model}, no filter",
+                                  test_original=False)
     return {"rows": rows}
 
 
-def run_table1(plan: Plan, dataset, log=print) -> dict:
+def run_table1(plan: Plan, dataset, tracker: Tracker, log=print) -> dict:
     from study.training import build_model
 
     rows = {}
@@ -125,41 +135,68 @@ def run_table1(plan: Plan, dataset, log=print) -> dict:
         except DownloadError as err:
             rows[entry] = {"unavailable": str(err)}
             log(f"{entry}: pretrained weights unavailable")
+            tracker.finish(f"{entry} (weights unavailable)", {})
             continue
         log(f"{entry}: fine-tuning from ImageNet weights")
-        rows[entry] = train_and_test(plan, dataset, entry, model_cfg={"pretrained": True})
+        rows[entry] = train_and_test(plan, dataset, entry, tracker=tracker, label=entry,
+                                     model_cfg={"pretrained": True})
     return {"rows": rows}
 
 
-def run_sweeps(plan: Plan, dataset, log=print) -> dict:
+def grid_configs(plan: Plan) -> list[dict]:
+    return [{"n_conv": c, "n_dense": d, "dense_units": u}
+            for c in plan.grid["n_conv"] for d in plan.grid["n_dense"] for u in plan.grid["dense_units"]]
+
+
+def cnn_label(cfg: dict) -> str:
+    """2c-4d-512u: conv layers, dense layers, units per dense layer."""
+    return f"{cfg['n_conv']}c-{cfg['n_dense']}d-{cfg['dense_units']}u"
+
+
+def run_sweeps(plan: Plan, dataset, tracker: Tracker, log=print) -> dict:
     grid_rows = []
-    for n_conv in plan.grid["n_conv"]:
-        for n_dense in plan.grid["n_dense"]:
-            for units in plan.grid["dense_units"]:
-                cfg = {"n_conv": n_conv, "n_dense": n_dense, "dense_units": units}
-                log(f"cnn {cfg}")
-                grid_rows.append({**cfg, **train_and_test(plan, dataset, "cnn", model_cfg=cfg)})
+    for cfg in grid_configs(plan):
+        log(f"cnn {cfg}")
+        grid_rows.append({**cfg, **train_and_test(plan, dataset, "cnn", tracker=tracker,
+                                                  label=f"cnn {cnn_label(cfg)}", model_cfg=cfg)})
     best = max(grid_rows, key=lambda r: (r["val"] or 0))
     best_cfg = {k: best[k] for k in ("n_conv", "n_dense", "dense_units")}
+    best_label = cnn_label(best_cfg)
+    same_as_best = {k: v for k, v in best.items() if k not in best_cfg}
+
+    def knob_row(key: str, value, **change) -> dict:
+        if not value:  # L2 0 or dropout 0 is the grid's best model again: the same seeded training
+            return {key: value, **same_as_best, "reused": f"the grid's {best_label} training"}
+        return {key: value, **train_and_test(plan, dataset, "cnn", tracker=tracker,
+                                             label=f"cnn {best_label}, {key} {value}", **change)}
+
     # Keras' L2 adds lambda * sum(w^2) to the loss; Adam's weight_decay adds
     # wd * w to the gradient, the gradient of (wd / 2) * sum(w^2): wd = 2 lambda.
-    l2_rows = [{"l2": lam, **train_and_test(plan, dataset, "cnn", model_cfg=best_cfg, weight_decay=2 * lam)}
-               for lam in plan.l2]
-    dropout_rows = [{"dropout": p, **train_and_test(plan, dataset, "cnn", model_cfg={**best_cfg, "dropout": p})}
-                    for p in plan.dropout]
+    l2_rows = [knob_row("l2", lam, model_cfg=best_cfg, weight_decay=2 * lam) for lam in plan.l2]
+    dropout_rows = [knob_row("dropout", p, model_cfg={**best_cfg, "dropout": p}) for p in plan.dropout]
     return {"grid": grid_rows, "best": best_cfg, "l2": l2_rows, "dropout": dropout_rows}
 
 
-def run_augmentation(plan: Plan, dataset, log=print) -> dict:
+def run_augmentation(plan: Plan, dataset, tracker: Tracker, log=print) -> dict:
     """The paper's augmentation experiment, on the model of tables 3/4."""
     rows = {}
     for name, augment in (("plain", False), ("augmented", True)):
         log(f"{name}: training {plan.model}")
-        rows[name] = train_and_test(plan, dataset, plan.model, augment=augment)
+        rows[name] = train_and_test(plan, dataset, plan.model, tracker=tracker, label=f"{plan.model}, {name}",
+                                    augment=augment)
     return {"rows": rows}
 
 
 RUNNERS = {"1": run_table1, "3": run_filters, "4": run_filters, "sweeps": run_sweeps, "augment": run_augmentation}
+
+
+def trainings_planned(plan: Plan) -> int:
+    """How many trainings a table runs (for the progress bar)."""
+    from study.filters import PAPER_FILTERS
+
+    return {"1": len(paper.TABLE1), "3": len(PAPER_FILTERS) + 1, "4": len(PAPER_FILTERS) + 1,
+            "sweeps": len(grid_configs(plan)) + sum(1 for v in [*plan.l2, *plan.dropout] if v),
+            "augment": 2}[plan.table]
 
 
 def evidence(plan: Plan, dataset, seconds: float) -> dict:
@@ -173,17 +210,29 @@ def evidence(plan: Plan, dataset, seconds: float) -> dict:
             "plan": {k: v for k, v in plan.__dict__.items()}}
 
 
-def reproduce(table: str, dataset, *, out: Path, quick: bool = False, log=print, **overrides) -> dict:
+def reproduce(table: str, dataset, *, out: Path, quick: bool = False, log=print, should_stop=None,
+              **overrides) -> dict:
     """Run one table's experiments and write out/report.md, out/results.json
-    and the HTML charts. Returns {"report": path, "results": ..., "files": [...]}."""
+    and the HTML charts; out/progress.json follows the run as it goes.
+    should_stop (polled between batches) cancels it: ExperimentCancelled.
+    Returns {"report": path, "results": ..., "files": [...]}."""
     from study.reproduce_report import write_report
 
     plan = Plan.make(table, quick, **overrides)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    tracker = Tracker(out, table, trainings_planned(plan), should_stop)
     started = time.perf_counter()
-    results = RUNNERS[table](plan, dataset, log=log)
+    try:
+        results = RUNNERS[table](plan, dataset, tracker, log=log)
+    except (ExperimentCancelled, KeyboardInterrupt):
+        tracker.end("cancelled")
+        raise
+    except BaseException:
+        tracker.end("failed")
+        raise
     results["evidence"] = evidence(plan, dataset, time.perf_counter() - started)
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
     files = write_report(table, results, out)
+    tracker.end("finished")
     return {"report": str(out / "report.md"), "results": results, "files": [str(f) for f in files]}

@@ -129,3 +129,50 @@ def test_jobs_cli_lists_and_cancels(engine, capsys):
     assert json.loads(capsys.readouterr().out)["jobs"][0]["status"] == "cancelled"
     assert main(["jobs", "cancel", "424242"]) == 2
     assert capsys.readouterr().err.strip() == "error: no job 424242"
+
+
+# ---------------------------------------------------------------- experiments (many trainings per job)
+
+QUICK_AUGMENT = {"table": "augment", "data": "demo", "quick": True, "epochs": 1, "max_train": 200, "threads": 1,
+                 "device": "cpu"}
+
+
+def test_an_experiment_job_needs_a_known_table_and_a_double_click_queues_one(engine):
+    with pytest.raises(StudyError, match="sweeps, augment"):
+        jobs.submit({**QUICK_AUGMENT, "table": "2"}, kind="experiment", engine=engine, start_worker=False)
+    job_id = jobs.submit(QUICK_AUGMENT, kind="experiment", engine=engine, start_worker=False)
+    with pytest.raises(StudyError, match=f"already queued as job {job_id}"):
+        jobs.submit(QUICK_AUGMENT, kind="experiment", engine=engine, start_worker=False)
+    assert [j["id"] for j in jobs.list_jobs(engine)] == [job_id]
+    argv = jobs.experiment_argv(QUICK_AUGMENT, "cpu", job_id)
+    assert argv[:4] == ["reproduce", "--table", "augment", "--device"] and "--quick" in argv
+    assert argv[-4:] == ["--out", str(jobs.experiment_dir(job_id)), "--job-id", str(job_id)]
+
+
+def test_an_experiment_runs_to_a_report_and_a_long_one_cancels(engine):
+    from study.reproduce_progress import read_progress
+
+    done_id = jobs.submit(QUICK_AUGMENT, kind="experiment", engine=engine)
+    long_id = jobs.submit({**QUICK_AUGMENT, "epochs": 200, "max_train": 1000}, kind="experiment", engine=engine)
+    done = jobs.wait(done_id, WAIT, engine)
+    assert done["status"] == "finished", done["error_tail"]
+    folder = jobs.experiment_dir(done_id)
+    assert done["result"]["report"] == str(folder / "report.md") and (folder / "results.json").exists()
+    info = jobs.progress(done, engine)
+    assert info["fraction"] == 1.0 and info["state"]["state"] == "finished" and info["state"]["total"] == 2
+
+    # The long one: follow it into its first training's epochs, then cancel.
+    wait_until(lambda: (jobs.progress(jobs.get_job(long_id, engine), engine)["state"] or {}).get("epoch", 0) >= 1)
+    assert "training 1 of 2" in jobs.progress(jobs.get_job(long_id, engine), engine)["text"]
+    assert jobs.request_cancel(long_id, engine) == "running"
+    cancelled = jobs.wait(long_id, WAIT, engine)
+    assert cancelled["status"] == "cancelled"
+    assert read_progress(jobs.experiment_dir(long_id))["state"] == "cancelled"
+    assert not (jobs.experiment_dir(long_id) / "report.md").exists()
+
+
+def test_an_experiment_on_missing_data_fails_with_its_reason(engine, tmp_path):
+    job_id = jobs.submit({**QUICK_AUGMENT, "data": str(tmp_path / "nowhere")}, kind="experiment", engine=engine)
+    failed = jobs.wait(job_id, WAIT, engine)
+    assert failed["status"] == "failed"
+    assert "nowhere" in failed["error_tail"] and "exited with code 2" in failed["error_tail"]

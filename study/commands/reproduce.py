@@ -25,6 +25,8 @@ def register(subparsers) -> None:
     rep.add_argument("--seed", type=int, default=None)
     rep.add_argument("--device", default=None)
     rep.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    rep.add_argument("--job-id", type=int, default=None,
+                     help="run as this background job: stop when the job is cancelled (the app sets this)")
     rep.add_argument("--json", action="store_true", help="print one JSON object")
     rep.set_defaults(handler=reproduce_command)
 
@@ -37,10 +39,23 @@ def reproduce_command(args) -> int:
     out = args.out or ensure_home().home / "reports" / f"table{args.table}-{datetime.now():%Y%m%d-%H%M%S}"
     dataset = load_data(args.data)
     log = (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
-    done = reproduce(args.table, dataset, out=out, quick=args.quick, log=log, model=args.model, epochs=args.epochs,
-                     max_train=args.max_train, seed=args.seed, device=args.device, threads=args.threads)
+    done = reproduce(args.table, dataset, out=out, quick=args.quick, log=log, should_stop=_job_cancelled(args.job_id),
+                     model=args.model, epochs=args.epochs, max_train=args.max_train, seed=args.seed,
+                     device=args.device, threads=args.threads)
     ev = done["results"]["evidence"]
     emit({"report": done["report"], "files": done["files"], "wall_seconds": ev["wall_seconds"],
           "results": {k: v for k, v in done["results"].items() if k != "evidence"}}, args.json,
          [f"report: {done['report']}", f"wall time: {ev['wall_seconds']} s"])
     return 0
+
+
+def _job_cancelled(job_id: int | None):
+    """The stop hook of a reproduction that runs as a background job."""
+    if job_id is None:
+        return None
+    from db.jobs import get_job
+    from study.database import study_engine
+    from study.reproduce_progress import throttled
+
+    engine = study_engine()
+    return throttled(lambda: bool((get_job(engine, job_id) or {}).get("cancel_requested_at")))

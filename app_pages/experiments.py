@@ -1,0 +1,138 @@
+"""Researcher page "Sweeps and augmentation": the paper's hyperparameter study
+of its configurable CNN (Figures 5-7) and its augmentation experiment, run as
+background jobs (many trainings each), followed live, and read as reports
+beside the paper's statements. Reports written headless by
+`python -m study reproduce` show here too."""
+import pandas as pd
+import streamlit as st
+
+from models.registry import list_models
+from study import jobs
+from study.data import configured_source
+from study.errors import StudyError
+from study.reports import list_reports, load_results
+from study.reproduce import Plan, trainings_planned
+from study.reproduce_view import evidence_lines, sections
+from ui.auth import require_researcher
+from ui.resources import engine as study_engine
+
+require_researcher()
+st.title("Sweeps and augmentation")
+engine = study_engine()
+POLL_SECONDS = 2.0
+EXPERIMENTS = {"sweeps": "Sweeps of the configurable CNN (Figures 5–7)",
+               "augment": "Augmentation: the same model trained without and with it"}
+jobs.reconcile(engine)
+
+# ---------------------------------------------------------------- the form
+cifake, _where = configured_source(engine)
+sources = ["demo"] + ([cifake] if cifake else [])
+models = list_models()
+full_sweep = Plan.make("sweeps")
+st.caption(f"A sweep trains {trainings_planned(full_sweep)} models: conv layers {full_sweep.grid['n_conv']} × dense "
+           f"layers {full_sweep.grid['n_dense']} × units {full_sweep.grid['dense_units']}, then L2 "
+           f"{full_sweep.l2} and dropout {full_sweep.dropout} on the best of that grid (by validation accuracy). "
+           "The augmentation experiment trains two. Headless: `python -m study reproduce --table sweeps|augment`.")
+
+with st.form("experiment-form"):
+    st.subheader("Run an experiment")
+    table = st.radio("Experiment", list(EXPERIMENTS), format_func=EXPERIMENTS.get, key="ex-table")
+    left, right = st.columns(2)
+    source = left.selectbox("Data", sources, index=len(sources) - 1, key="ex-data",
+                            format_func=lambda s: "demo (synthetic, not CIFAKE)" if s == "demo" else s)
+    model = right.selectbox("Model (augmentation; sweeps always train `cnn`)", models,
+                            index=models.index("lenet") if "lenet" in models else 0, key="ex-model")
+    epochs = left.number_input("Epochs per training", min_value=1, max_value=200, value=10, key="ex-epochs")
+    max_train = right.number_input("Use at most N train images (0 = all)", min_value=0, value=0, key="ex-max-train")
+    device = left.selectbox("Device", ["auto", "cpu", "cuda", "mps"], key="ex-device")
+    threads = right.number_input("CPU threads (0 = torch's choice)", min_value=0, value=0, key="ex-threads")
+    quick = st.checkbox("Smoke run: small grids, batch 32, learning rate 1e-3", key="ex-quick")
+    start = st.form_submit_button("Run experiment", type="primary")
+
+if start:
+    params = {"table": table, "data": source, "model": model if table == "augment" else None,
+              "epochs": int(epochs), "max_train": int(max_train) or None, "quick": bool(quick) or None,
+              "device": device, "threads": int(threads) or None}
+    try:
+        job_id = jobs.submit(params, kind="experiment", engine=engine,
+                             label=f"{EXPERIMENTS[table]} · {'demo' if source == 'demo' else 'CIFAKE'}")
+    except StudyError as err:
+        st.error(str(err))
+    else:
+        st.success(f"Job {job_id} queued; it starts when its device is free.")
+
+
+# ---------------------------------------------------------------- running
+@st.fragment(run_every=POLL_SECONDS)
+def running_experiments() -> None:
+    jobs.reconcile(engine)
+    active = [j for j in jobs.list_jobs(engine, status=("queued", "running"), limit=50) if j["kind"] == "experiment"]
+    st.subheader("Running and queued")
+    if not active:
+        st.caption("No experiment is running or queued.")
+        return
+    for job in reversed(active):
+        with st.container(border=True):
+            head, button = st.columns([4, 1])
+            head.markdown(f"**Job {job['id']}** · {job['label']} · {job['device']} · *{job['status']}*")
+            if job["cancel_requested_at"]:
+                button.caption("cancelling…")
+            else:
+                button.button("Cancel", key=f"ex-cancel-{job['id']}", on_click=jobs.request_cancel,
+                              args=(job["id"], engine))
+            if job["status"] == "running":
+                info = jobs.progress(job, engine)
+                st.progress(info["fraction"], text=info["text"])
+                finished = (info["state"] or {}).get("finished") or []
+                if finished:
+                    st.dataframe(pd.DataFrame(finished).rename(columns={"label": "training", "train": "train %",
+                                                                        "val": "val %", "test": "test %"}),
+                                 hide_index=True, key=f"ex-partial-{job['id']}-{len(finished)}")
+
+
+running_experiments()
+
+# ---------------------------------------------------------------- failures
+failed = [j for j in jobs.list_jobs(engine, status="failed", limit=50) if j["kind"] == "experiment"][:5]
+for job in failed:
+    with st.expander(f"Job {job['id']} failed ({job['label']}): the end of its error output"):
+        st.code(job["error_tail"] or "no error output", language=None)
+
+# ---------------------------------------------------------------- reports
+st.subheader("Reports")
+reports = list_reports(tables=("sweeps", "augment"))
+if not reports:
+    st.info("No sweep or augmentation report yet. Run one above, or from a terminal: "
+            "`python -m study reproduce --table sweeps --quick --data demo`.")
+    st.stop()
+
+
+def report_name(report: dict) -> str:
+    if "error" in report:
+        return f"{report['name']} ({report['error']})"
+    data = "demo" if report["is_demo"] else report["source"]
+    return f"{report['name']} · {EXPERIMENTS.get(report['table'], report['table'])} · {data} · {report['when']}"
+
+
+chosen = st.selectbox("Report", reports, format_func=report_name, key="ex-report")
+if "error" in chosen:
+    st.warning(f"{chosen['folder']}: {chosen['error']}. The run may have been interrupted while writing; "
+               "rerun the experiment.")
+    st.stop()
+results = load_results(chosen["folder"])
+if chosen["is_demo"]:
+    st.warning("Synthetic demo pool, not CIFAKE: these numbers say nothing about the paper.")
+for section in sections(results):
+    st.markdown(f"#### {section.title}")
+    if section.note:
+        st.markdown(section.note)
+    if section.rows:
+        st.dataframe(pd.DataFrame(section.rows), hide_index=True)
+    if section.figure is not None:
+        st.plotly_chart(section.figure, key=f"ex-chart-{chosen['name']}-{section.chart_name}")
+with st.expander("How these numbers were made"):
+    st.markdown("\n".join(f"- {line}" for line in evidence_lines(results["evidence"])))
+report_md = chosen["folder"] / "report.md"
+if report_md.exists():
+    st.download_button("Download report.md", report_md.read_bytes(), file_name=f"{chosen['name']}-report.md",
+                       mime="text/markdown", key="ex-download")

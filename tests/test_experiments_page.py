@@ -1,0 +1,116 @@
+"""The Sweeps and augmentation page through AppTest: the form queues an
+experiment job (once, however often it is clicked), a running one shows its
+progress and cancels, and a report (the page's or a headless one) is drawn as
+tables and charts beside the paper's statements."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from study import jobs
+from study.cli import main
+
+PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "experiments.py"
+WAIT = 300
+
+
+@pytest.fixture(autouse=True)
+def no_job_outlives_its_test(study_home):
+    yield
+    for job in jobs.list_jobs(status=("queued", "running")):
+        jobs.request_cancel(job["id"])
+
+
+def researcher_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=90)
+    at.session_state["researcher"] = True
+    return at
+
+
+def texts(at) -> str:
+    parts = [e.value for kind in ("markdown", "error", "info", "warning", "caption", "subheader", "success")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def fill_form(at, **values) -> None:
+    at.radio(key="ex-table").set_value(values.get("table", "augment"))
+    at.selectbox(key="ex-data").set_value("demo")
+    at.selectbox(key="ex-device").set_value("cpu")
+    at.number_input(key="ex-epochs").set_value(values.get("epochs", 1))
+    at.number_input(key="ex-max-train").set_value(values.get("max_train", 200))
+    at.number_input(key="ex-threads").set_value(1)
+    at.checkbox(key="ex-quick").check()
+
+
+def test_the_page_is_for_researchers_only(study_home):
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert at.error and "researchers" in at.error[0].value
+
+
+def test_the_form_queues_one_experiment_however_often_it_is_clicked(study_home, monkeypatch):
+    monkeypatch.setattr(jobs, "start_worker_process", lambda device: 0)  # queue only
+    at = researcher_page().run()
+    assert not at.exception
+    assert "No sweep or augmentation report yet" in texts(at)
+    assert "A sweep trains 26 models" in texts(at)  # 18 grid + 4 L2 + 4 dropout (0 reuses the grid's best)
+    fill_form(at, table="sweeps")
+    at.button[0].click().run()
+    assert "queued" in texts(at)
+    at.button[0].click().run()  # the double click
+    assert at.error and "already queued" in at.error[0].value
+    queued = jobs.list_jobs()
+    assert len(queued) == 1 and queued[0]["kind"] == "experiment"
+    assert queued[0]["params"]["table"] == "sweeps" and "model" not in queued[0]["params"]
+
+
+def test_a_running_experiment_shows_progress_and_cancels(study_home):
+    at = researcher_page().run()
+    fill_form(at, epochs=200, max_train=1000)
+    at.button[0].click().run()
+    job_id = jobs.list_jobs()[0]["id"]
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:  # the fragment polls; here we rerun by hand
+        if (jobs.progress(jobs.get_job(job_id))["state"] or {}).get("epoch", 0) >= 1:
+            break
+        time.sleep(1)
+    at.run()
+    bars = at.get("progress")
+    assert bars and "training 1 of 2" in str(bars[0].proto.text), texts(at)
+    [cancel] = [b for b in at.button if b.label == "Cancel"]
+    cancel.click().run()
+    assert not at.exception
+    assert jobs.wait(job_id, WAIT)["status"] == "cancelled"
+    at.run()
+    assert "No experiment is running or queued" in texts(at)
+
+
+def test_reports_are_drawn_beside_the_paper(study_home):
+    from study.reports import reports_root
+
+    # A headless run, as a researcher would start it from a terminal.
+    assert main(["reproduce", "--table", "sweeps", "--quick", "--data", "demo", "--epochs", "1",
+                 "--max-train", "200", "--threads", "1", "--out", str(reports_root() / "cli-sweep")]) == 0
+    broken = reports_root() / "interrupted"
+    broken.mkdir()
+    (broken / "results.json").write_text("{not json")
+    at = researcher_page().run()
+    assert not at.exception
+    shown = texts(at)
+    assert "Synthetic demo pool, not CIFAKE" in shown
+    for title in ("the paper's statements and ours", "Figure 5: Layers and units", "Figure 6: L2 strength",
+                  "Figure 7: Dropout rate"):
+        assert title in shown
+    claims = at.dataframe[0].value
+    assert list(claims.columns) == ["the paper", "ours"] and "2c-4d-512u" in claims["the paper"][1]
+    assert len(at.get("plotly_chart")) == 3
+    grid = at.dataframe[1].value
+    assert len(grid) == 4 and grid["test %"].between(0, 100).all()
+
+    picker = at.selectbox(key="ex-report")
+    broken_at = next(i for i, label in enumerate(picker.options) if "interrupted" in label)
+    picker.select_index(broken_at).run()
+    assert not at.exception and "unreadable results.json" in texts(at)  # listed with its reason, not hidden
