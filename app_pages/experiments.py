@@ -12,6 +12,7 @@ from study.data import configured_source
 from study.errors import StudyError
 from study.reports import list_reports, load_results
 from study.reproduce import Plan, trainings_planned
+from study.reproduce_report import markdown_table
 from study.reproduce_view import evidence_lines, sections
 from ui.auth import require_researcher
 from ui.resources import engine as study_engine
@@ -126,7 +127,9 @@ for section in sections(results):
     st.markdown(f"#### {section.title}")
     if section.note:
         st.markdown(section.note)
-    if section.rows:
+    if section.rows and section.prose:
+        st.markdown(markdown_table(section.rows))
+    elif section.rows:
         st.dataframe(pd.DataFrame(section.rows), hide_index=True)
     if section.figure is not None:
         st.plotly_chart(section.figure, key=f"ex-chart-{chosen['name']}-{section.chart_name}")

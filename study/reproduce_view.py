@@ -17,6 +17,7 @@ class Section:
     title: str
     note: str = ""
     rows: list[dict] = field(default_factory=list)  # one table; keys are the column headers
+    prose: bool = False  # rows of sentences: drawn as a wrapping table, not a grid of numbers
     figure: go.Figure | None = None
     chart_name: str | None = None  # its HTML file in the report folder
 
@@ -57,7 +58,8 @@ def sweep_claims(results: dict) -> list[dict]:
 def _sweep_sections(results: dict) -> list[Section]:
     grid, best = results["grid"], cnn_label(results["best"])
     return [
-        Section("Sweeps of the configurable CNN: the paper's statements and ours", rows=sweep_claims(results)),
+        Section("Sweeps of the configurable CNN: the paper's statements and ours", rows=sweep_claims(results),
+                prose=True),
         Section("Figure 5: Layers and units", note="Validation and test accuracy for each configuration of "
                 "conv layers (c), dense layers (d) and units per dense layer (u).",
                 rows=[{"conv": r["n_conv"], "dense": r["n_dense"], "units": r["dense_units"],
