@@ -10,11 +10,9 @@ from models.registry import list_models
 from study import jobs
 from study.data import configured_source
 from study.errors import StudyError
-from study.reports import list_reports, load_results
 from study.reproduce import Plan, trainings_planned
-from study.reproduce_report import markdown_table
-from study.reproduce_view import evidence_lines, sections
 from ui.auth import require_researcher
+from ui.reports import draw_report, report_picker
 from ui.resources import engine as study_engine
 
 require_researcher()
@@ -101,41 +99,9 @@ for job in failed:
 
 # ---------------------------------------------------------------- reports
 st.subheader("Reports")
-reports = list_reports(tables=("sweeps", "augment"))
-if not reports:
+chosen = report_picker(("sweeps", "augment"), EXPERIMENTS, key="ex-report")
+if chosen is None:
     st.info("No sweep or augmentation report yet. Run one above, or from a terminal: "
             "`python -m study reproduce --table sweeps --quick --data demo`.")
-    st.stop()
-
-
-def report_name(report: dict) -> str:
-    if "error" in report:
-        return f"{report['name']} ({report['error']})"
-    data = "demo" if report["is_demo"] else report["source"]
-    return f"{report['name']} · {EXPERIMENTS.get(report['table'], report['table'])} · {data} · {report['when']}"
-
-
-chosen = st.selectbox("Report", reports, format_func=report_name, key="ex-report")
-if "error" in chosen:
-    st.warning(f"{chosen['folder']}: {chosen['error']}. The run may have been interrupted while writing; "
-               "rerun the experiment.")
-    st.stop()
-results = load_results(chosen["folder"])
-if chosen["is_demo"]:
-    st.warning("Synthetic demo pool, not CIFAKE: these numbers say nothing about the paper.")
-for section in sections(results):
-    st.markdown(f"#### {section.title}")
-    if section.note:
-        st.markdown(section.note)
-    if section.rows and section.prose:
-        st.markdown(markdown_table(section.rows))
-    elif section.rows:
-        st.dataframe(pd.DataFrame(section.rows), hide_index=True)
-    if section.figure is not None:
-        st.plotly_chart(section.figure, key=f"ex-chart-{chosen['name']}-{section.chart_name}")
-with st.expander("How these numbers were made"):
-    st.markdown("\n".join(f"- {line}" for line in evidence_lines(results["evidence"])))
-report_md = chosen["folder"] / "report.md"
-if report_md.exists():
-    st.download_button("Download report.md", report_md.read_bytes(), file_name=f"{chosen['name']}-report.md",
-                       mime="text/markdown", key="ex-download")
+else:
+    draw_report(chosen, key="ex")

@@ -13,6 +13,7 @@ from study.active import active_dataset
 from study.demo import DEMO_NOTE
 from study.errors import StudyError
 from ui.auth import require_researcher
+from ui.reports import draw_report, report_picker
 from ui.resources import engine as study_engine
 
 require_researcher()
@@ -68,12 +69,19 @@ with st.form("filter-form"):
     device = right.selectbox("Device", ["auto", "cpu", "cuda", "mps"], key="fx-device")
     max_train = left.number_input("Use at most N train images (0 = all)", min_value=0, value=0, key="fx-max-train")
     threads = right.number_input("CPU threads (0 = torch's choice)", min_value=0, value=0, key="fx-threads")
+    all_four = st.checkbox("All four filters and a no-filter reference in one job, written up as a report "
+                           "(the paper's Tables 3 and 4; the filter choice above is then ignored)", key="fx-all")
     start = st.form_submit_button("Run experiment", type="primary")
 if start:
-    params = {"model": model, "data": dataset.source, "filter": image_filter, "epochs": int(epochs),
-              "device": device, "max_train": int(max_train) or None, "threads": int(threads) or None}
+    common = {"model": model, "data": dataset.source, "epochs": int(epochs), "device": device,
+              "max_train": int(max_train) or None, "threads": int(threads) or None}
     try:
-        job_id = jobs.submit(params, kind="filter", engine=engine, label=f"{model} · {image_filter} (filter experiment)")
+        if all_four:
+            job_id = jobs.submit({**common, "table": "3"}, kind="experiment", engine=engine,
+                                 label=f"{model} · all four filters (Tables 3 and 4)")
+        else:
+            job_id = jobs.submit({**common, "filter": image_filter}, kind="filter", engine=engine,
+                                 label=f"{model} · {image_filter} (filter experiment)")
     except StudyError as err:
         st.error(str(err))
     else:
@@ -107,4 +115,12 @@ for job in jobs.list_jobs(engine, limit=200):
 if rows:
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="filter-results")
 else:
-    st.caption("No filter experiment yet. Headless: `python -m study reproduce --table 3 --quick --data demo`.")
+    st.caption("No single-filter experiment yet.")
+
+st.subheader("Tables 3 and 4 reports")
+chosen = report_picker(("3", "4"), {"3": "Tables 3 and 4", "4": "Tables 3 and 4"}, key="fx-report")
+if chosen is None:
+    st.caption("No report yet: tick \"All four filters\" above, or from a terminal "
+               "`python -m study reproduce --table 3 --quick --data demo`.")
+else:
+    draw_report(chosen, key="fx")

@@ -92,7 +92,7 @@ def test_filters_page_shows_the_table2_grid_and_queues_an_experiment(study_home,
     for label in ("Original", "Gray World", "Gaussian Blur", "Median Blur", "SRM Filter", "**Fake**", "**Real**"):
         assert label in labels
     assert len(at.get("image")) == 10  # 5 rows x (FAKE, REAL)
-    assert "No filter experiment yet" in texts(at)
+    assert "No single-filter experiment yet" in texts(at) and "No report yet" in texts(at)
 
     at.selectbox(key="fx-filter").set_value("srm")
     at.selectbox(key="fx-device").set_value("cpu")
@@ -102,3 +102,27 @@ def test_filters_page_shows_the_table2_grid_and_queues_an_experiment(study_home,
     assert job["kind"] == "filter" and job["params"]["filter"] == "srm" and job["status"] == "queued"
     table = at.dataframe[0].value
     assert list(table["filter"]) == ["SRM Filter"] and list(table["paper test filtered %"]) == [85.47]
+
+
+def test_filters_page_runs_all_four_filters_as_one_job_and_draws_its_report(study_home, monkeypatch):
+    from study.cli import main
+    from study.reports import reports_root
+
+    monkeypatch.setattr(jobs, "start_worker_process", lambda device: 0)  # queue only
+    assert main(["reproduce", "--table", "3", "--quick", "--data", "demo", "--epochs", "1", "--max-train", "200",
+                 "--threads", "1", "--out", str(reports_root() / "t3")]) == 0
+    at = AppTest.from_file(FILTERS_PAGE, default_timeout=90)
+    at.session_state["researcher"] = True
+    at.run()
+    at.checkbox(key="fx-all").check()
+    at.selectbox(key="fx-device").set_value("cpu")
+    at.button[0].click().run()
+    assert not at.exception and "queued" in texts(at)
+    job = jobs.list_jobs()[0]
+    assert job["kind"] == "experiment" and job["params"]["table"] == "3" and "filter" not in job["params"]
+
+    shown = texts(at)
+    assert "Table 3: trained and tested on filtered images" in shown and "Table 4" in shown
+    table3 = next(d.value for d in at.dataframe if "paper test %" in d.value.columns)
+    assert list(table3["paper test %"]) == [50.0, 95.31, 92.88, 85.47]
+    assert table3["our test %"].between(0, 100).all()
