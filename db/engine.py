@@ -16,6 +16,7 @@ POOL_SIZE + MAX_OVERFLOW, so N processes need N x 30 below max_connections.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -83,11 +84,37 @@ def get_engine(url: str) -> Engine:
         return _engines[url]
 
 
-def writer(engine: Engine) -> Engine:
-    """The same engine, but its transactions take SQLite's write lock at BEGIN."""
-    if engine.dialect.name == "sqlite":
-        return engine.execution_options(sqlite_begin="IMMEDIATE")
-    return engine
+class _SQLiteWriter:
+    """writer(engine) on SQLite: begin() takes the process's write queue for
+    the URL, then SQLite's write lock (BEGIN IMMEDIATE), and holds both until
+    the commit is done. So SQLite's file lock sees one writer per process:
+    its busy handler polls with growing sleeps, unfair under many waiting
+    threads (one unlucky answer waited seconds), while a Python lock hands
+    over at once. Reentrant: a writer opened inside another in the same
+    thread waits on SQLite, as before, not on itself."""
+
+    def __init__(self, engine: Engine, queue: threading.RLock):
+        self._engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._queue = queue
+
+    @contextmanager
+    def begin(self):
+        with self._queue, self._engine.begin() as conn:
+            yield conn
+
+
+_write_queues: dict[str, threading.RLock] = {}
+
+
+def writer(engine: Engine):
+    """The engine for a write transaction, used as `with writer(engine).begin() as conn`.
+    SQLite: the write lock is taken at BEGIN, after this process's other writers."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    key = engine.url.render_as_string(hide_password=False)
+    with _lock:
+        queue = _write_queues.setdefault(key, threading.RLock())
+    return _SQLiteWriter(engine, queue)
 
 
 def dispose(url: str) -> None:
