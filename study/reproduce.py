@@ -9,12 +9,14 @@ charts (plotly.js written once beside them, so the report opens offline).
 - table 1 needs ImageNet weights; where they cannot be had offline the report
   says so plainly instead of showing a from-scratch number as if comparable.
 - sweeps: the configurable `cnn` over conv x dense layers x units, then L2
-  strength and dropout on the best of that grid (Figures 5-7).
+  strength and dropout on the best of that grid (Figures 5-7); L2 0 and
+  dropout 0 are that best training itself, reused rather than repeated.
 - augment: the same model without and with the paper's augmentation (random
   rotations, shifts and flips); the paper's augmented EfficientNetB0 fell to 50%.
 `quick` is a CPU smoke run: 800 train images, two epochs, small grids.
 Trainings go through study.training.train (no run records): a report is the
-artefact, with the evidence (versions, device, seeds, wall time) in it."""
+artefact, with the evidence (versions, device, seeds, wall time) in it, and
+OUT/progress.json follows the run (study/reproduce_progress.py)."""
 from __future__ import annotations
 
 import json
