@@ -60,3 +60,13 @@ def backend(request, study_home) -> str:
     if request.param == "postgresql":
         request.getfixturevalue("postgres_url")
     return request.param
+
+
+@pytest.fixture
+def no_leftover_jobs(study_home):
+    """A failed assertion must not leave a long training running in the background."""
+    yield
+    from study import jobs
+
+    for job in jobs.list_jobs(status=("queued", "running")):
+        jobs.request_cancel(job["id"])

@@ -10,30 +10,18 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest_helpers import researcher_page as page_for_researcher
+from apptest_helpers import texts
 from study import jobs
 from study.cli import main
 
 PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "experiments.py"
 WAIT = 300
-
-
-@pytest.fixture(autouse=True)
-def no_job_outlives_its_test(study_home):
-    yield
-    for job in jobs.list_jobs(status=("queued", "running")):
-        jobs.request_cancel(job["id"])
+pytestmark = pytest.mark.usefixtures("no_leftover_jobs")
 
 
 def researcher_page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=90)
-    at.session_state["researcher"] = True
-    return at
-
-
-def texts(at) -> str:
-    parts = [e.value for kind in ("markdown", "error", "info", "warning", "caption", "subheader", "success")
-             for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
+    return page_for_researcher("experiments.py")
 
 
 def fill_form(at, **values) -> None:

@@ -16,12 +16,7 @@ LONG = {**TINY, "epochs": 200, "patience": 200, "max_train": 1000}
 WAIT = 300  # generous: process start-up (torch import) is slow on a busy machine
 
 
-@pytest.fixture(autouse=True)
-def no_job_outlives_its_test(study_home):
-    """A failed assertion must not leave a 200-epoch training running in the background."""
-    yield
-    for job in jobs.list_jobs(status=("queued", "running")):
-        jobs.request_cancel(job["id"])
+pytestmark = pytest.mark.usefixtures("no_leftover_jobs")
 
 
 @pytest.fixture

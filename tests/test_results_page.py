@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest_helpers import researcher_page as page_for_researcher
+from apptest_helpers import texts
 from db import open_database
 from study import survey
 from study.config import ensure_home
@@ -17,15 +19,7 @@ PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "results.py"
 
 
 def researcher_page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=90)
-    at.session_state["researcher"] = True
-    return at
-
-
-def texts(at) -> str:
-    parts = [e.value for kind in ("markdown", "error", "info", "warning", "caption", "subheader")
-             for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
+    return page_for_researcher("results.py")
 
 
 def engine():

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
+from apptest_helpers import texts
 from db import open_database
 from db.schema import Answer, Participant
 from study import survey_flow
@@ -24,12 +25,6 @@ def page(study_home, monkeypatch):
 def n_rows(model) -> int:
     with open_database(get_settings().database_url).connect() as conn:
         return conn.execute(select(func.count()).select_from(model)).scalar()
-
-
-def texts(at) -> str:
-    parts = [e.value for kind in ("markdown", "error", "info", "warning", "success", "subheader", "code", "caption")
-             for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
 
 
 def test_a_participant_consents_answers_every_image_and_gets_a_score_and_code(page):

@@ -8,30 +8,17 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest_helpers import researcher_page as page_for_researcher
+from apptest_helpers import texts
 from study import jobs
 
 PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "training.py"
 WAIT = 300
-
-
-@pytest.fixture(autouse=True)
-def no_job_outlives_its_test(study_home):
-    """A failed assertion must not leave a 200-epoch training running in the background."""
-    yield
-    for job in jobs.list_jobs(status=("queued", "running")):
-        jobs.request_cancel(job["id"])
+pytestmark = pytest.mark.usefixtures("no_leftover_jobs")
 
 
 def researcher_page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=90)
-    at.session_state["researcher"] = True
-    return at
-
-
-def texts(at) -> str:
-    parts = [e.value for kind in ("markdown", "error", "info", "warning", "caption", "subheader", "success")
-             for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
+    return page_for_researcher("training.py")
 
 
 def test_the_page_is_for_researchers_only(study_home):
@@ -78,14 +65,11 @@ def test_start_watch_cancel_and_read_runs(study_home):
     assert "No job is running or queued" in texts(at)
 
 
-FILTERS_PAGE = PAGE.with_name("filters.py")
 
 
 def test_filters_page_shows_the_table2_grid_and_queues_an_experiment(study_home, monkeypatch):
     monkeypatch.setattr(jobs, "start_worker_process", lambda device: 0)  # queue only: no training here
-    at = AppTest.from_file(FILTERS_PAGE, default_timeout=90)
-    at.session_state["researcher"] = True
-    at.run()
+    at = page_for_researcher("filters.py").run()
     assert not at.exception
     assert "synthetic" in texts(at)  # the demo pool is marked as such
     labels = [m.value for m in at.markdown]
@@ -111,9 +95,7 @@ def test_filters_page_runs_all_four_filters_as_one_job_and_draws_its_report(stud
     monkeypatch.setattr(jobs, "start_worker_process", lambda device: 0)  # queue only
     assert main(["reproduce", "--table", "3", "--quick", "--data", "demo", "--epochs", "1", "--max-train", "200",
                  "--threads", "1", "--out", str(reports_root() / "t3")]) == 0
-    at = AppTest.from_file(FILTERS_PAGE, default_timeout=90)
-    at.session_state["researcher"] = True
-    at.run()
+    at = page_for_researcher("filters.py").run()
     at.checkbox(key="fx-all").check()
     at.selectbox(key="fx-device").set_value("cpu")
     at.button[0].click().run()
