@@ -18,7 +18,12 @@ synchronous=FULL). PostgreSQL: a fresh database per N on TEST_POSTGRES_URL's
 server, else on a throwaway cluster from Debian's binaries with fsync ON (a
 commit waits for the disk, as in production).
 
-    .venv/bin/python bench/survey_load.py [--n 1 10 50 100] [--processes 2] [--backends sqlite postgresql]
+    .venv/bin/python bench/survey_load.py [--n 1 10 50 100] [--processes 2]
+        [--backends sqlite sqlite-unqueued postgresql]
+
+`sqlite-unqueued` is SQLite without the in-process write queue of db/engine.py
+(every writer thread goes straight to SQLite's busy handler): the baseline
+that shows what the queue does to the tail, measured in the same run.
 
 Ends with ONE line: a JSON object with the figures.
 """
@@ -65,10 +70,13 @@ def one_participant(engine, name: str, barrier: threading.Barrier, out: dict) ->
     out[name] = (latencies, resubmits_stored, resubmits_changed)
 
 
-def worker(url: str, names: list[str]) -> None:
+def worker(url: str, names: list[str], write_queue: bool = True) -> None:
     """An app process: warm up, say ready, wait for go, run, print one JSON line."""
+    import db.engine
     from db import open_database
     from study import active, survey
+
+    db.engine.SQLITE_WRITE_QUEUE = write_queue
 
     engine = open_database(url)
     active.dataset_by_source("demo")  # the pool is built once per process, outside the timings
@@ -105,7 +113,7 @@ def worker(url: str, names: list[str]) -> None:
 
 # --- the coordinator ------------------------------------------------------------------
 
-def run_level(url: str, n: int, processes: int) -> dict:
+def run_level(url: str, n: int, processes: int, write_queue: bool = True) -> dict:
     from sqlalchemy import func, select
 
     from db import open_database
@@ -120,7 +128,7 @@ def run_level(url: str, n: int, processes: int) -> dict:
     names = [f"bench_{n}_{i}" for i in range(n)]
     shares = [names[k::processes] for k in range(processes) if names[k::processes]]
     procs = [
-        subprocess.Popen([sys.executable, __file__, "--worker", url, ",".join(share)],
+        subprocess.Popen([sys.executable, __file__, "--worker", url, ",".join(share), str(int(write_queue))],
                          cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         for share in shares
     ]
@@ -173,7 +181,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[1, 10, 50, 100])
     parser.add_argument("--processes", type=int, default=2, help="app processes sharing the participants")
-    parser.add_argument("--backends", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"])
+    parser.add_argument("--backends", nargs="+", choices=["sqlite", "sqlite-unqueued", "postgresql"],
+                        default=["sqlite", "postgresql"],
+                        help="sqlite-unqueued: SQLite without the in-process write queue (its baseline)")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO / "tests"))
     import pg  # tests/pg.py: the throwaway PostgreSQL cluster
@@ -192,12 +202,13 @@ def main() -> int:
                 except pg.PostgresUnavailable as reason:
                     results[backend] = {"skipped": str(reason)}
                     continue
-            levels, database = [], "sqlite (WAL, synchronous=FULL)"
+            levels = []
+            database = "sqlite (WAL, synchronous=FULL" + (", no write queue)" if backend == "sqlite-unqueued" else ")")
             for n in args.n:
-                url = cluster.create_database("survey_load") if cluster else f"sqlite:///{tmp}/n{n}.db"
+                url = cluster.create_database("survey_load") if cluster else f"sqlite:///{tmp}/{backend}-n{n}.db"
                 if cluster:
                     database = postgres_versions(url)
-                level = run_level(url, n, args.processes)
+                level = run_level(url, n, args.processes, write_queue=backend != "sqlite-unqueued")
                 if cluster:
                     cluster.drop_database(url)
                 levels.append(level)
@@ -225,7 +236,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--worker":
-        worker(sys.argv[2], sys.argv[3].split(","))
+    if len(sys.argv) == 5 and sys.argv[1] == "--worker":
+        worker(sys.argv[2], sys.argv[3].split(","), write_queue=sys.argv[4] == "1")
         raise SystemExit(0)
     raise SystemExit(main())

@@ -104,6 +104,7 @@ class _SQLiteWriter:
 
 
 _write_queues: dict[str, threading.RLock] = {}
+SQLITE_WRITE_QUEUE = True  # False only in bench/survey_load.py, to measure SQLite without it
 
 
 def writer(engine: Engine):
@@ -111,6 +112,8 @@ def writer(engine: Engine):
     SQLite: the write lock is taken at BEGIN, after this process's other writers."""
     if engine.dialect.name != "sqlite":
         return engine
+    if not SQLITE_WRITE_QUEUE:
+        return engine.execution_options(sqlite_begin="IMMEDIATE")
     key = engine.url.render_as_string(hide_password=False)
     with _lock:
         queue = _write_queues.setdefault(key, threading.RLock())
