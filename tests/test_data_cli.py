@@ -10,18 +10,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from cifake_folders import make_kaggle_folder
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def make_folder(root: Path) -> Path:
-    rng = np.random.default_rng(0)
-    for split in ("train", "test"):
-        for label in ("REAL", "FAKE"):
-            folder = root / split / label
-            folder.mkdir(parents=True)
-            for i in range(3):
-                Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(folder / f"{i}.jpg")
-    return root
 
 
 def study(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
@@ -38,7 +29,7 @@ def one_line(stderr: str) -> str:
 
 
 def test_prepare_then_status_is_served_from_the_cache(tmp_path):
-    source = make_folder(tmp_path / "cifake")
+    source = make_kaggle_folder(tmp_path / "cifake", per_class=3)
     prepared = study(tmp_path, "data", "prepare", str(source), "--json")
     assert prepared.returncode == 0, prepared.stderr
     report = json.loads(prepared.stdout)
@@ -60,7 +51,7 @@ def test_prepare_then_status_is_served_from_the_cache(tmp_path):
 
 
 def test_status_says_when_the_cache_is_stale(tmp_path):
-    source = make_folder(tmp_path / "cifake")
+    source = make_kaggle_folder(tmp_path / "cifake", per_class=3)
     assert study(tmp_path, "data", "prepare", str(source), "--json").returncode == 0
     extra = source / "test" / "REAL" / "new.jpg"
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(extra)
@@ -80,8 +71,8 @@ def test_status_with_nothing_prepared_points_to_the_demo_pool(tmp_path):
 
 
 def test_cifake_root_wins_over_the_database_setting(tmp_path):
-    prepared = make_folder(tmp_path / "prepared")
-    other = make_folder(tmp_path / "other")
+    prepared = make_kaggle_folder(tmp_path / "prepared", per_class=3)
+    other = make_kaggle_folder(tmp_path / "other", per_class=3)
     assert study(tmp_path, "data", "prepare", str(prepared), "--json").returncode == 0
     state = json.loads(study(tmp_path, "data", "status", "--json", CIFAKE_ROOT=str(other)).stdout)
     assert state["source"] == str(other) and state["source_from"] == "CIFAKE_ROOT"
@@ -131,7 +122,7 @@ def test_download_handler_raises_download_error_when_kaggle_is_unreachable(tmp_p
 
 
 def test_prepare_records_the_dataset_in_the_database(tmp_path, monkeypatch):
-    source = make_folder(tmp_path / "cifake")
+    source = make_kaggle_folder(tmp_path / "cifake", per_class=3)
     report = json.loads(study(tmp_path, "data", "prepare", str(source), "--json").stdout)
 
     from db import open_database

@@ -6,19 +6,9 @@ import numpy as np
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from cifake_folders import make_kaggle_folder
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def make_kaggle_folder(root: Path, per_class: int = 4) -> Path:
-    rng = np.random.default_rng(0)
-    for split in ("train", "test"):
-        for label in ("REAL", "FAKE"):
-            folder = root / split / label
-            folder.mkdir(parents=True)
-            for i in range(per_class):
-                pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
-                Image.fromarray(pixels).save(folder / f"{i}.jpg", quality=95)
-    return root
 
 
 def logged_in_setup(monkeypatch) -> AppTest:

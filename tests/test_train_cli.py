@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cifake_folders import make_kaggle_folder
 from study.cli import main
 
 QUICK = ["--epochs", "1", "--batch-size", "50", "--lr", "1e-3", "--device", "cpu", "--max-train", "300"]
@@ -100,14 +101,7 @@ def test_evaluate_and_predict_a_checkpoint(trained, capsys, tmp_path):
 
 
 def test_evaluate_warns_about_another_dataset(trained, capsys, tmp_path):
-    root = tmp_path / "tiny"
-    rng = np.random.default_rng(1)
-    for split in ("train", "test"):
-        for label in ("REAL", "FAKE"):
-            folder = root / split / label
-            folder.mkdir(parents=True)
-            for i in range(4):
-                Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    root = make_kaggle_folder(tmp_path / "tiny", suffix=".png", seed=1)
     code, out, err = run(capsys, "evaluate", "--checkpoint", trained["checkpoint"], "--data", root, "--json")
     assert code == 0 and "another dataset" in json.loads(out)["warnings"][0]
 
