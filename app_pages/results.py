@@ -229,9 +229,7 @@ except StudyError as err:
 for key in predictions:
     table[f"P(AI) {key}"] = images[f"p_ai {key}"]
     table[f"right {key}"] = images[f"right {key}"]
-    agrees = (images[f"p_ai {key}"] >= analysis_models.THRESHOLD).astype(float) == images["majority"]
-    table[f"agrees with majority {key}"] = np.where(images["majority"].isna(), "no majority",
-                                                    np.where(agrees, "yes", "no"))
+    table[f"agrees with majority {key}"] = images[f"agrees {key}"]
     config[f"P(AI) {key}"] = st.column_config.NumberColumn(format="%.3f")
 if PREDICT_PAGE.exists():
     table["open"] = [f"/predict?set={set_id}&image={p}" for p in images["pool_position"]]

@@ -271,7 +271,10 @@ def analyse(engine: Engine, set_id: int, filters: Filters = Filters(),
         if len(p_ai) != len(images):
             raise StudyError(f"model {key} gave {len(p_ai)} predictions for a set of {len(images)} images")
         images[f"p_ai {key}"] = p_ai
-        images[f"right {key}"] = (p_ai >= analysis_models.THRESHOLD).astype(int) == images["label"]
+        said_ai = (p_ai >= analysis_models.THRESHOLD).astype(int)
+        images[f"right {key}"] = said_ai == images["label"]
+        images[f"agrees {key}"] = np.where(images["majority"].isna(), "no majority",
+                                           np.where(said_ai == images["majority"], "yes", "no"))
         comparisons.append(analysis_models.compare_model(key, images, p_ai))
 
     return Results(

@@ -2,6 +2,7 @@
 through the survey's own functions, simulated ones added and removed."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -54,8 +55,14 @@ def test_a_perfect_and_an_all_wrong_participant(backend):
     assert (completed.images["majority"].isna()).all()  # one right, one wrong on every image: all ties
     assert completed.humans.majority_ties == 6
 
-    by_age = analysis.analyse(eng, set_id, analysis.Filters(age_bands=("25-34",)))
+    always_ai = {"always-ai": np.full(6, 0.9)}  # a "model" that calls every image AI-generated
+    by_age = analysis.analyse(eng, set_id, analysis.Filters(age_bands=("25-34",)), always_ai)
     assert by_age.counts["excluded_by"]["demographic"] == 2 and by_age.scores.mean == 6.0
+    # Only the perfect participant counts: the majority is the truth, so the model agrees on the FAKE images.
+    images = by_age.images
+    assert list(images["agrees always-ai"]) == ["yes" if label == 1 else "no" for label in images["label"]]
+    ties = analysis.analyse(eng, set_id, analysis.Filters(completed_only=True), always_ai)
+    assert set(ties.images["agrees always-ai"]) == {"no majority"}
 
 
 def test_simulated_participants_are_flagged_and_removed_in_one_step(backend):
