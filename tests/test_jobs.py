@@ -171,3 +171,25 @@ def test_an_experiment_on_missing_data_fails_with_its_reason(engine, tmp_path):
     failed = jobs.wait(job_id, WAIT, engine)
     assert failed["status"] == "failed"
     assert "nowhere" in failed["error_tail"] and "exited with code 2" in failed["error_tail"]
+
+
+def test_reconcile_settles_an_experiment_whose_processes_are_gone(engine):
+    """Its worker died: the experiment is finished if its report was written, else failed."""
+    from db.jobs import mark_started, set_pid
+
+    settled = {}
+    for name, wrote_report in (("done", True), ("crashed", False)):
+        job_id = jobs.submit({**QUICK_AUGMENT, "seed": len(settled)}, kind="experiment", engine=engine,
+                             start_worker=False)
+        folder = jobs.experiment_dir(job_id)
+        folder.mkdir(parents=True)
+        (folder / "stderr.log").write_text("Traceback (most recent call last):\nMemoryError\n")
+        if wrote_report:
+            (folder / "report.md").write_text("# Reproduction of table augment\n")
+        mark_started(engine, job_id, run_id=None, log_path=str(folder / "stderr.log"))
+        set_pid(engine, job_id, 2**22 + 12345 + len(settled))  # no such process
+        settled[name] = job_id
+    assert sorted(jobs.reconcile(engine)) == sorted(settled.values())
+    done, crashed = (jobs.get_job(settled[k], engine) for k in ("done", "crashed"))
+    assert done["status"] == "finished" and done["result"]["report"].endswith("report.md")
+    assert crashed["status"] == "failed" and "MemoryError" in crashed["error_tail"]
