@@ -12,6 +12,7 @@ from study.data import configured_source
 from study.errors import StudyError
 from study.reproduce import Plan, trainings_planned
 from ui.auth import require_researcher
+from ui.jobs import job_card
 from ui.reports import draw_report, report_picker
 from ui.resources import engine as study_engine
 
@@ -72,21 +73,12 @@ def running_experiments() -> None:
         return
     for job in reversed(active):
         with st.container(border=True):
-            head, button = st.columns([4, 1])
-            head.markdown(f"**Job {job['id']}** · {job['label']} · {job['device']} · *{job['status']}*")
-            if job["cancel_requested_at"]:
-                button.caption("cancelling…")
-            else:
-                button.button("Cancel", key=f"ex-cancel-{job['id']}", on_click=jobs.request_cancel,
-                              args=(job["id"], engine))
-            if job["status"] == "running":
-                info = jobs.progress(job, engine)
-                st.progress(info["fraction"], text=info["text"])
-                finished = (info["state"] or {}).get("finished") or []
-                if finished:
-                    st.dataframe(pd.DataFrame(finished).rename(columns={"label": "training", "train": "train %",
-                                                                        "val": "val %", "test": "test %"}),
-                                 hide_index=True, key=f"ex-partial-{job['id']}-{len(finished)}")
+            info = job_card(job, engine, key="ex")
+            finished = ((info or {}).get("state") or {}).get("finished") or []
+            if finished:
+                st.dataframe(pd.DataFrame(finished).rename(columns={"label": "training", "train": "train %",
+                                                                    "val": "val %", "test": "test %"}),
+                             hide_index=True, key=f"ex-partial-{job['id']}-{len(finished)}")
 
 
 running_experiments()

@@ -14,6 +14,7 @@ from study import filters, jobs
 from study.data import configured_source
 from study.errors import StudyError
 from ui.auth import require_researcher
+from ui.jobs import job_card
 from ui.resources import engine as study_engine
 
 require_researcher()
@@ -85,18 +86,9 @@ def live_jobs() -> None:
         return
     for job in reversed(active):  # oldest first: the order they will run in
         with st.container(border=True):
-            info = jobs.progress(job, engine)
-            head, button = st.columns([4, 1])
-            head.markdown(f"**Job {job['id']}** · {job['label']} · {job['device']} · *{job['status']}*")
-            if job["cancel_requested_at"]:
-                button.caption("cancelling…")
-            else:  # a callback: it runs before the rerun that draws "cancelling…"
-                button.button("Cancel", key=f"cancel-{job['id']}", on_click=jobs.request_cancel,
-                              args=(job["id"], engine))
-            if job["status"] == "running":
-                st.progress(info["fraction"], text=info["text"])
-                if info["history"]:
-                    st.plotly_chart(curves(info["history"]), key=f"curves-{job['id']}-{len(info['history'])}")
+            info = job_card(job, engine, key="train")
+            if info and info["history"]:
+                st.plotly_chart(curves(info["history"]), key=f"curves-{job['id']}-{len(info['history'])}")
 
 
 live_jobs()

@@ -309,7 +309,7 @@ def run_worker(device: str, *, grace: float = GRACE_SECONDS, poll: float = POLL_
 
 def run_job(engine, job: dict, *, grace: float = GRACE_SECONDS, poll: float = POLL_SECONDS) -> str:
     """Run one queued job to its end; returns its final status."""
-    from db.jobs import mark_started, set_pid
+    from db.jobs import mark_started
     from db.runs import create_run
 
     if job["kind"] == "experiment":
@@ -323,16 +323,11 @@ def run_job(engine, job: dict, *, grace: float = GRACE_SECONDS, poll: float = PO
         _finish_run_if_running(engine, run_id, "cancelled")  # cancelled while we set up
         return "cancelled"
     argv = train_argv(params, device) + ["--run-id", str(run_id), "--json"]
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "study", *argv], cwd=REPO_ROOT, env=_child_env(),
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
-    set_pid(engine, job["id"], proc.pid)
-    _watch(engine, job["id"], proc, grace=grace, poll=poll)
-    return finalize(engine, job["id"], returncode=proc.returncode)
+    return _run_child(engine, job["id"], argv, out_path, err_path, grace=grace, poll=poll)
 
 
 def _run_experiment(engine, job: dict, *, grace: float, poll: float) -> str:
-    from db.jobs import mark_started, set_pid
+    from db.jobs import mark_started
 
     out = experiment_dir(job["id"])
     out.mkdir(parents=True, exist_ok=True)
@@ -340,12 +335,20 @@ def _run_experiment(engine, job: dict, *, grace: float, poll: float) -> str:
     if not mark_started(engine, job["id"], run_id=None, log_path=str(err_path)):
         return "cancelled"
     argv = experiment_argv(job["params"], job["device"], job["id"]) + ["--json"]
-    with open(out / "stdout.json", "wb") as stdout, open(err_path, "wb") as err:
+    return _run_child(engine, job["id"], argv, out / "stdout.json", err_path, grace=grace, poll=poll)
+
+
+def _run_child(engine, job_id: int, argv: list[str], out_path: Path, err_path: Path, *, grace: float,
+               poll: float) -> str:
+    """`python -m study ARGV` as the job's process, in its own session; settle the job when it ends."""
+    from db.jobs import set_pid
+
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "study", *argv], cwd=REPO_ROOT, env=_child_env(),
-                                stdin=subprocess.DEVNULL, stdout=stdout, stderr=err, start_new_session=True)
-    set_pid(engine, job["id"], proc.pid)
-    _watch(engine, job["id"], proc, grace=grace, poll=poll)
-    return finalize(engine, job["id"], returncode=proc.returncode)
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
+    set_pid(engine, job_id, proc.pid)
+    _watch(engine, job_id, proc, grace=grace, poll=poll)
+    return finalize(engine, job_id, returncode=proc.returncode)
 
 
 def _watch(engine, job_id: int, proc: subprocess.Popen, *, grace: float, poll: float) -> None:
