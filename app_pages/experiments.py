@@ -8,11 +8,10 @@ import streamlit as st
 
 from models.registry import list_models
 from study import jobs
-from study.data import configured_source
 from study.errors import StudyError
 from study.reproduce import Plan, trainings_planned
 from ui.auth import require_researcher
-from ui.jobs import job_card
+from ui.jobs import data_select, job_card
 from ui.reports import draw_report, report_picker
 from ui.resources import engine as study_engine
 
@@ -25,8 +24,6 @@ EXPERIMENTS = {"sweeps": "Sweeps of the configurable CNN (Figures 5–7)",
 jobs.reconcile(engine)
 
 # ---------------------------------------------------------------- the form
-cifake, _where = configured_source(engine)
-sources = ["demo"] + ([cifake] if cifake else [])
 models = list_models()
 full_sweep = Plan.make("sweeps")
 st.caption(f"A sweep trains {trainings_planned(full_sweep)} models: conv layers {full_sweep.grid['n_conv']} × dense "
@@ -38,8 +35,7 @@ with st.form("experiment-form"):
     st.subheader("Run an experiment")
     table = st.radio("Experiment", list(EXPERIMENTS), format_func=EXPERIMENTS.get, key="ex-table")
     left, right = st.columns(2)
-    source = left.selectbox("Data", sources, index=len(sources) - 1, key="ex-data",
-                            format_func=lambda s: "demo (synthetic, not CIFAKE)" if s == "demo" else s)
+    source = data_select("experiment", engine, key="ex-data", container=left)
     model = right.selectbox("Model (augmentation; sweeps always train `cnn`)", models,
                             index=models.index("lenet") if "lenet" in models else 0, key="ex-model")
     epochs = left.number_input("Epochs per training", min_value=1, max_value=200, value=10, key="ex-epochs")

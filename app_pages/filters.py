@@ -13,6 +13,7 @@ from study.active import active_dataset
 from study.demo import DEMO_NOTE
 from study.errors import StudyError
 from ui.auth import require_researcher
+from ui.jobs import data_select
 from ui.reports import draw_report, report_picker
 from ui.resources import engine as study_engine
 
@@ -65,6 +66,7 @@ with st.form("filter-form"):
                            key="fx-model")
     image_filter = right.selectbox("Filter", list(filters.PAPER_FILTERS) + ["srm3"], key="fx-filter",
                                    format_func=lambda f: filters.get(f).label)
+    source = data_select("filter", engine, key="fx-data", container=left, default=dataset.source)
     epochs = left.number_input("Epochs", min_value=1, max_value=200, value=10, key="fx-epochs")
     device = right.selectbox("Device", ["auto", "cpu", "cuda", "mps"], key="fx-device")
     max_train = left.number_input("Use at most N train images (0 = all)", min_value=0, value=0, key="fx-max-train")
@@ -73,7 +75,7 @@ with st.form("filter-form"):
                            "(the paper's Tables 3 and 4; the filter choice above is then ignored)", key="fx-all")
     start = st.form_submit_button("Run experiment", type="primary")
 if start:
-    common = {"model": model, "data": dataset.source, "epochs": int(epochs), "device": device,
+    common = {"model": model, "data": source, "epochs": int(epochs), "device": device,
               "max_train": int(max_train) or None, "threads": int(threads) or None}
     try:
         if all_four:

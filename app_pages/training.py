@@ -11,10 +11,9 @@ import streamlit as st
 from db.runs import list_runs
 from models.registry import list_models
 from study import filters, jobs
-from study.data import configured_source
 from study.errors import StudyError
 from ui.auth import require_researcher
-from ui.jobs import job_card
+from ui.jobs import data_select, job_card
 from ui.resources import engine as study_engine
 
 require_researcher()
@@ -27,16 +26,13 @@ FILTER_CHOICES = ["none", *filters.names()]
 jobs.reconcile(engine)  # settle jobs whose processes died, restart an idle queue
 
 # ---------------------------------------------------------------- the form
-cifake, _where = configured_source(engine)
-sources = ["demo"] + ([cifake] if cifake else [])
 models = list_models()
 
 with st.form("train-form"):
     st.subheader("Start a training")
     left, right = st.columns(2)
     model = left.selectbox("Model", models, index=models.index("lenet") if "lenet" in models else 0, key="train-model")
-    source = right.selectbox("Data", sources, format_func=lambda s: "demo (synthetic, not CIFAKE)" if s == "demo" else s,
-                             index=len(sources) - 1, key="train-data")
+    source = data_select("train", engine, key="train-data", container=right)
     image_filter = left.selectbox("Filter", FILTER_CHOICES,
                                   format_func=lambda f: "none" if f == "none" else filters.get(f).label,
                                   key="train-filter")

@@ -185,6 +185,96 @@ def _child_env() -> dict:
     return env
 
 
+# ---------------------------------------------------------------- what a job needs of its data
+
+# The splits each kind of job reads. A training learns from train (and is
+# tested on test only where there is one); a filter experiment and every
+# reproduction also test each model on the test images (Table 4: the originals).
+NEEDS_SPLITS = {"train": ("train",), "filter": ("train", "test"), "experiment": ("train", "test")}
+_NEEDS_WORDS = {"train": "a training learns from the train split",
+                "filter": "a filter experiment trains on the train split and tests on the test split",
+                "experiment": "an experiment trains on the train split and tests on the test split"}
+
+
+def source_splits(source: str) -> frozenset[str] | None:
+    """The splits a dataset source has, from what is known without decoding it:
+    the demo pool has both; a prepared source's cached report counts its splits
+    (the cache of its current content, the one a job would load). None when the
+    source is not prepared: a job decodes it first and checks then. A source
+    that cannot be read raises DatasetError."""
+    from study.active import DEMO_SOURCE
+
+    if source == DEMO_SOURCE:
+        return frozenset(("train", "test"))
+    from study.data import _default_cache_dir
+    from study.data_cache import CACHE_VERSION, cache_paths, source_fingerprint
+
+    fingerprint = source_fingerprint(source)  # file names and sizes (a folder) or bytes (an archive)
+    npz_path, report_path = cache_paths(_default_cache_dir(None), fingerprint)
+    try:
+        report = json.loads(report_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(report, dict) or report.get("cache_version") != CACHE_VERSION or not npz_path.is_file():
+        return None
+    return frozenset(report.get("counts") or ())
+
+
+def data_problem(kind: str, source: str | None, have=None) -> str | None:
+    """The one rule for a job's data: why a job of this kind cannot run on this
+    source, or None when it can (or when that cannot be known without decoding;
+    the command checks again once it has loaded the data). have: the source's
+    splits where the caller already holds them (a loaded dataset); else they are
+    read with source_splits()."""
+    from study.errors import DatasetError
+
+    if kind not in NEEDS_SPLITS:
+        raise StudyError(f"unknown job kind {kind!r}; expected {', '.join(KINDS)}")
+    if not source:
+        return "no dataset: give a CIFAKE folder or archive, or `demo` for the synthetic pool"
+    if have is None:
+        try:
+            have = source_splits(source)
+        except DatasetError as err:
+            return str(err)
+        if have is None:
+            return None
+    have = sorted({str(split) for split in have})
+    missing = [split for split in NEEDS_SPLITS[kind] if split not in have]
+    if not missing:
+        return None
+    holds = f"only the {' and '.join(have)} split" if have else "no images"
+    return (f"the dataset {source} has {holds}, no {' and no '.join(missing)} split, and {_NEEDS_WORDS[kind]}; "
+            f"prepare a source that also has {' and '.join(f'`{s}/REAL` and `{s}/FAKE`' for s in missing)} "
+            "images (for CIFAKE: its train and its test pack) on the Setup page or with "
+            "`python -m study data prepare PATH`")
+
+
+def check_data(kind: str, source: str | None, have=None) -> None:
+    """data_problem() as a StudyError (the CLI prints it as one line and exits 2)."""
+    problem = data_problem(kind, source, have)
+    if problem:
+        raise StudyError(problem)
+
+
+def data_choices(kind: str, engine=None) -> tuple[list[str], list[str]]:
+    """The dataset sources a form may offer for a job of this kind: the demo pool
+    and the configured CIFAKE, each only where it has what the job needs; and one
+    line per source left out, saying why."""
+    from study.active import DEMO_SOURCE
+    from study.data import configured_source
+
+    cifake, _where = configured_source(engine or study_engine())
+    offered, left_out = [], []
+    for source in [DEMO_SOURCE] + ([cifake] if cifake else []):
+        problem = data_problem(kind, source)
+        if problem:
+            left_out.append(problem)
+        else:
+            offered.append(source)
+    return offered, left_out
+
+
 # ---------------------------------------------------------------- the public door
 
 def submit(params: dict, *, kind: str = "train", label: str | None = None, engine=None,
@@ -201,8 +291,10 @@ def submit(params: dict, *, kind: str = "train", label: str | None = None, engin
         raise StudyError("a filter experiment needs a filter")
     engine = engine or study_engine()
     device = resolve_device(params.get("device"))
-    # Fail now, not in the background, on a missing model or table.
+    # Fail now, not in the background, on a missing model or table, or on data without the splits it needs.
     (experiment_argv if kind == "experiment" else train_argv)(params, device)
+    if problem := data_problem(kind, params.get("data") or _configured(engine)):
+        raise StudyError(f"{problem}; nothing was queued")
     params = {k: v for k, v in params.items() if v is not None}
     for active in list_jobs(engine, status=("queued", "running"), limit=1000):
         if active["kind"] == kind and active["params"] == params:  # a double click, or the same job again
@@ -214,6 +306,13 @@ def submit(params: dict, *, kind: str = "train", label: str | None = None, engin
     if start_worker:
         start_worker_process(device)
     return job_id
+
+
+def _configured(engine) -> str | None:
+    """The source a job without --data trains on (the CLI's default)."""
+    from study.data import configured_source
+
+    return configured_source(engine)[0]
 
 
 def start_worker_process(device: str) -> int:

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from apptest_helpers import researcher_page as page_for_researcher
 from apptest_helpers import texts
 from study import jobs
+from test_training_page import prepare_source
 from study.cli import main
 
 PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "experiments.py"
@@ -101,3 +102,19 @@ def test_reports_are_drawn_beside_the_paper(study_home):
     broken_at = next(i for i, label in enumerate(picker.options) if "interrupted" in label)
     picker.select_index(broken_at).run()
     assert not at.exception and "unreadable results.json" in texts(at)  # listed with its reason, not hidden
+
+
+@pytest.mark.parametrize("page, key", [("experiments.py", "ex-data"), ("filters.py", "fx-data")])
+def test_a_source_without_a_train_split_is_not_offered_for_experiments(study_home, tmp_path, monkeypatch, page,
+                                                                        key):
+    monkeypatch.setattr(jobs, "start_worker_process", lambda device: 0)  # queue only
+    source = prepare_source(tmp_path / "cifake", splits=("test",))  # only CIFAKE's test pack
+    at = page_for_researcher(page).run()
+    assert not at.exception
+    assert at.selectbox(key=key).options == ["demo (synthetic, not CIFAKE)"]
+    assert f"Not offered: the dataset {source} has only the test split, no train split" in texts(at)
+    at.selectbox(key=key.replace("data", "device")).set_value("cpu")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert [job["params"]["data"] for job in jobs.list_jobs()] == ["demo"]  # nothing on the test-only source
+

@@ -3,11 +3,13 @@ thread, a few hundred images) since other work shares the CPU."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 
 import pytest
 
+from cifake_folders import make_kaggle_folder
 from study import jobs
 from study.errors import StudyError
 
@@ -166,11 +168,46 @@ def test_an_experiment_runs_to_a_report_and_a_long_one_cancels(engine):
     assert not (jobs.experiment_dir(long_id) / "report.md").exists()
 
 
-def test_an_experiment_on_missing_data_fails_with_its_reason(engine, tmp_path):
-    job_id = jobs.submit({**QUICK_AUGMENT, "data": str(tmp_path / "nowhere")}, kind="experiment", engine=engine)
+def test_an_experiment_whose_data_went_missing_fails_with_its_reason(engine, tmp_path):
+    with pytest.raises(StudyError, match="nowhere does not exist"):  # missing already: refused at once
+        jobs.submit({**QUICK_AUGMENT, "data": str(tmp_path / "nowhere")}, kind="experiment", engine=engine)
+    assert jobs.list_jobs(engine) == []
+    source = make_kaggle_folder(tmp_path / "soon-gone")  # not prepared: its splits are not known yet
+    job_id = jobs.submit({**QUICK_AUGMENT, "data": str(source)}, kind="experiment", engine=engine,
+                         start_worker=False)
+    shutil.rmtree(source)
+    jobs.start_worker_process("cpu")
     failed = jobs.wait(job_id, WAIT, engine)
     assert failed["status"] == "failed"
-    assert "nowhere" in failed["error_tail"] and "exited with code 2" in failed["error_tail"]
+    assert "soon-gone" in failed["error_tail"] and "exited with code 2" in failed["error_tail"]
+
+
+def test_a_job_whose_data_lacks_a_split_it_needs_is_refused_before_it_is_queued(engine, tmp_path):
+    from study.dataset_admin import prepare
+
+    test_only = make_kaggle_folder(tmp_path / "test-pack")
+    shutil.rmtree(test_only / "train")
+    train_only = make_kaggle_folder(tmp_path / "train-pack")
+    shutil.rmtree(train_only / "test")
+    for source in (test_only, train_only):
+        prepare(engine, source)  # cached: its splits are known without decoding it again
+    refused = [({**TINY, "data": str(test_only)}, "train", "no train split"),
+               ({**TINY, "data": str(test_only), "filter": "srm"}, "filter", "no train split"),
+               ({**QUICK_AUGMENT, "data": str(test_only)}, "experiment", "no train split"),
+               ({**TINY, "data": str(train_only), "filter": "srm"}, "filter", "no test split"),
+               ({**QUICK_AUGMENT, "data": str(train_only)}, "experiment", "no test split")]
+    for params, kind, missing in refused:
+        with pytest.raises(StudyError, match=missing) as err:
+            jobs.submit(params, kind=kind, engine=engine, start_worker=False)
+        assert "nothing was queued" in str(err.value)
+    assert jobs.list_jobs(engine) == []
+    # A training needs no test split: it is tested where there is one.
+    job_id = jobs.submit({**TINY, "data": str(train_only)}, engine=engine, start_worker=False)
+    assert [j["id"] for j in jobs.list_jobs(engine)] == [job_id]
+    # What a form offers follows the same rule: the configured source is now the train pack.
+    assert jobs.data_choices("train", engine)[0] == ["demo", str(train_only)]
+    offered, left_out = jobs.data_choices("filter", engine)
+    assert offered == ["demo"] and len(left_out) == 1 and "no test split" in left_out[0]
 
 
 def test_reconcile_settles_an_experiment_whose_processes_are_gone(engine):

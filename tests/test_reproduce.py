@@ -3,9 +3,11 @@ complete report (markdown, results, offline HTML charts) with the paper's number
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
+from cifake_folders import make_kaggle_folder
 from study import paper
 from study.cli import main
 from study.demo import demo_pool
@@ -110,3 +112,16 @@ def test_table1_says_plainly_that_pretrained_weights_are_unavailable(tmp_path, p
 def test_a_bad_table_names_the_choices():
     with pytest.raises(StudyError, match="expected one of 1, 3, 4, sweeps"):
         Plan.make("2")
+
+
+@pytest.mark.parametrize("table, missing", [("3", "test"), ("sweeps", "train"), ("augment", "test")])
+def test_a_source_without_a_split_stops_before_any_training(tmp_path, capsys, table, missing):
+    source = make_kaggle_folder(tmp_path / "one-pack")
+    shutil.rmtree(source / missing)
+    out = tmp_path / "report"
+    assert main(["reproduce", "--table", table, "--quick", "--data", str(source), "--out", str(out)]) == 2
+    printed = capsys.readouterr()
+    lines = [line for line in printed.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and f"no {missing} split" in lines[0], printed.err
+    assert printed.out == "" and not out.exists()  # no report folder, no progress.json
+

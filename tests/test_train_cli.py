@@ -4,6 +4,7 @@ exit code 2 for a mistake."""
 from __future__ import annotations
 
 import json
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -158,3 +159,17 @@ def test_dataset_with_one_class_is_one_line(capsys, tmp_path):
 def test_missing_data_source_is_one_line(capsys, tmp_path):
     code, _, err = run(capsys, "train", "--model", "lenet", "--data", tmp_path / "nowhere")
     assert code == 2 and "does not exist" in one_error_line(err)
+
+
+def test_a_source_without_a_train_split_stops_before_training(capsys, tmp_path):
+    from db import open_database
+    from db.runs import list_runs
+    from study.config import ensure_home
+
+    source = make_kaggle_folder(tmp_path / "test-pack")
+    shutil.rmtree(source / "train")
+    code, out, err = run(capsys, "train", "--model", "lenet", "--data", source, *QUICK)
+    assert code == 2 and out == ""
+    assert "has only the test split, no train split" in one_error_line(err)
+    assert list_runs(open_database(ensure_home().database_url)) == []  # no run was started
+

@@ -2,6 +2,7 @@
 background, shows its progress, and a cancelled job ends as cancelled."""
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from apptest_helpers import researcher_page as page_for_researcher
 from apptest_helpers import texts
+from cifake_folders import make_kaggle_folder
 from study import jobs
 
 PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "training.py"
@@ -108,3 +110,37 @@ def test_filters_page_runs_all_four_filters_as_one_job_and_draws_its_report(stud
     table3 = next(d.value for d in at.dataframe if "paper test %" in d.value.columns)
     assert list(table3["paper test %"]) == [50.0, 95.31, 92.88, 85.47]
     assert table3["our test %"].between(0, 100).all()
+
+
+def prepare_source(root: Path, splits=("train", "test")) -> str:
+    """A tiny Kaggle-layout folder (made, or cut down) with only these splits, prepared as the app's CIFAKE."""
+    from db import open_database
+    from study.config import ensure_home
+    from study.dataset_admin import prepare
+
+    if not root.exists():
+        make_kaggle_folder(root)
+    for split in {"train", "test"} - set(splits):
+        shutil.rmtree(root / split, ignore_errors=True)
+    return prepare(open_database(ensure_home().database_url), root).source
+
+
+def test_a_source_without_a_train_split_is_not_offered_and_a_stale_form_is_refused(study_home, tmp_path,
+                                                                                   monkeypatch):
+    monkeypatch.setattr(jobs, "start_worker_process", lambda device: 0)  # queue only
+    source = prepare_source(tmp_path / "cifake")
+    at = researcher_page().run()
+    data = at.selectbox(key="train-data")
+    assert data.value == source  # a full CIFAKE is offered, and chosen by default
+
+    prepare_source(tmp_path / "cifake", splits=("test",))  # only the test pack now, the form still open
+    at.button[0].click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "has only the test split, no train split" in at.error[0].value
+    assert "nothing was queued" in at.error[0].value
+    assert jobs.list_jobs() == []
+
+    at = researcher_page().run()  # a fresh visit: not offered at all, and the page says why
+    assert at.selectbox(key="train-data").options == ["demo (synthetic, not CIFAKE)"]
+    assert f"Not offered: the dataset {source} has only the test split" in texts(at)
+

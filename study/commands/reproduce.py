@@ -32,12 +32,13 @@ def register(subparsers) -> None:
 
 
 def reproduce_command(args) -> int:
-    from study.commands.train import load_data
+    from study.commands.train import check_splits, load_data
     from study.config import ensure_home
     from study.reproduce import reproduce
 
     out = args.out or ensure_home().home / "reports" / f"table{args.table}-{datetime.now():%Y%m%d-%H%M%S}"
     dataset = load_data(args.data)
+    check_splits("experiment", dataset)  # every table trains on train and tests on test: say so before it starts
     log = (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
     done = reproduce(args.table, dataset, out=out, quick=args.quick, log=log, should_stop=_job_cancelled(args.job_id),
                      model=args.model, epochs=args.epochs, max_train=args.max_train, seed=args.seed,

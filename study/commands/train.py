@@ -82,6 +82,16 @@ def load_data(source: str | None):
     return load_dataset(source)
 
 
+def check_splits(kind: str, dataset) -> None:
+    """StudyError unless the loaded dataset has the splits a job of this kind
+    needs (study.jobs.data_problem, the rule the app's forms and queue use)."""
+    import numpy as np
+
+    from study.jobs import check_data
+
+    check_data(kind, dataset.source, have=np.unique(dataset.splits).tolist())
+
+
 def _parse_sets(pairs: list[str]) -> dict:
     import json
 
@@ -154,6 +164,7 @@ def train_command(args) -> int:
     if model_cfg.get("pretrained") or model_cfg.get("weights"):
         build_model(config.model, model_cfg)  # fail on missing weights before decoding any data
     dataset = load_data(args.data)
+    check_splits("train", dataset)  # before a run record or a model exists
     bar = None if args.json else _ProgressBar(config.epochs)
     try:
         result = run_training(config, dataset, callbacks=[bar] if bar else [], run_id=args.run_id)
