@@ -1,5 +1,6 @@
 import streamlit as st
 
+from study.errors import StudyError
 from ui.auth import is_researcher, log_in, log_out
 
 st.title("Researcher login")
@@ -19,7 +20,11 @@ with st.form("login"):
     attempt = st.text_input("Password", type="password")
     submitted = st.form_submit_button("Log in")
 if submitted:
-    if log_in(attempt):
-        st.rerun()
+    try:
+        ok = log_in(attempt)
+    except StudyError as err:  # too many attempts at once: refused unchecked
+        st.error(str(err))
     else:
+        if ok:
+            st.rerun()
         st.error("Wrong password.")

@@ -6,6 +6,8 @@ DATABASE_URL  SQLAlchemy URL (default: SQLite file STUDY_HOME/study.db); a
               postgresql+psycopg:// URL points every part of the app at a server
 CIFAKE_ROOT   the CIFAKE dataset: a Kaggle-layout folder, Kaggle's zip, a .tar.gz,
               or a folder of such archives (e.g. ../shared/data/cifake)
+TRUSTED_PROXIES  proxies whose X-Forwarded-For the login slow-down believes:
+              comma-separated addresses or networks (default 127.0.0.1,::1)
 """
 from __future__ import annotations
 
@@ -13,12 +15,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+DEFAULT_TRUSTED_PROXIES = "127.0.0.1,::1"
+
 
 @dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str
     cifake_root: Path | None
+    trusted_proxies: str = DEFAULT_TRUSTED_PROXIES  # parsed by study.auth.trusted_proxies
 
     @property
     def cache_dir(self) -> Path:
@@ -41,6 +46,7 @@ def get_settings() -> Settings:
         home=home,
         database_url=url,
         cifake_root=Path(root).expanduser().resolve() if root else None,
+        trusted_proxies=os.environ.get("TRUSTED_PROXIES") or DEFAULT_TRUSTED_PROXIES,
     )
 
 

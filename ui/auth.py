@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from study.auth import check_password, researcher_secret
+from study.auth import check_password, client_key, researcher_secret
 
 SESSION_KEY = "researcher"
 
@@ -26,15 +26,17 @@ def is_researcher() -> bool:
 
 
 def _client_address() -> str:
-    """Who is guessing, for the per-client slow-down. Localhost (and AppTest) give
-    no usable address: those attempts share one bucket, which still slows them."""
-    address = getattr(st.context, "ip_address", None)
-    return address if isinstance(address, str) and address else "unknown"
+    """Who is guessing, for the per-client slow-down: study.auth.client_key decides,
+    from the direct peer (None for loopback and in AppTest) and X-Forwarded-For."""
+    peer = getattr(st.context, "ip_address", None)
+    return client_key(peer if isinstance(peer, str) and peer else None,
+                      st.context.headers.get_all("X-Forwarded-For"))
 
 
 def log_in(attempt: str) -> bool:
-    client = _client_address()
-    ok = check_password(attempt, current_secret(), client=client)
+    """True when right; False when wrong (after the slow-down); raises StudyError
+    (too many attempts at once, a bad TRUSTED_PROXIES) with a message to show."""
+    ok = check_password(attempt, current_secret(), client=_client_address())
     if ok:
         st.session_state[SESSION_KEY] = True
     return ok
