@@ -1,8 +1,10 @@
 """Researcher page "Live predictions": one image in front of several trained
 models at once, each with P(AI-generated) and its Grad-CAM map, beside what
-the humans answered. Query: ?set=<survey set id>&image=<pool position> (the
-Results page links here), or ?id=<dataset image id>. Researchers only, so
-image ids are shown. The work is in study.live, study.uploads, models.explain."""
+the humans answered. Query (study.live.LiveLink): ?run=<training run> compares
+that run's model (the Training page links here), ?set=<survey set id>&image=<pool
+position> shows that survey image (the Results page links here), ?id=<dataset
+image id> a dataset image. Researchers only, so image ids are shown. The work
+is in study.live, study.uploads, models.explain."""
 from pathlib import Path
 
 import numpy as np
@@ -38,12 +40,9 @@ def explained(path: str, mtime: float, pixels: bytes, method: str, target_class:
     return live.predict_and_explain(loaded_model(path, mtime), image, method=method, target_class=target_class)
 
 
-def query_int(name: str) -> int | None:
-    try:
-        return int(st.query_params[name])
-    except (KeyError, ValueError):
-        return None
-
+link, link_problems = live.LiveLink.from_query(st.query_params)
+for problem in link_problems:
+    st.warning(f"Note: {problem}.")
 
 # --- the models ---------------------------------------------------------------------
 choices = analysis_models.available_models(engine)
@@ -57,7 +56,7 @@ if not choices:
 
 # --- the image ----------------------------------------------------------------------
 sets = survey.all_summaries(engine)
-default_source = 1 if "id" in st.query_params or not sets else 0
+default_source = 1 if link.image_id is not None or not sets else 0
 source = st.radio("Image from", SOURCES, index=default_source, horizontal=True)
 pixels, true_label, image_note, humans = None, None, "", None
 
@@ -66,9 +65,11 @@ if source == "Survey set image":
         st.info("No survey set exists yet; choose a dataset image or upload one.")
         st.stop()
     ids = [s.id for s in sets]
-    wanted = query_int("set")
-    default_id = wanted if wanted in ids else analysis.default_set_id(engine)
-    set_id = st.selectbox("Survey set", ids, index=ids.index(default_id) if default_id in ids else 0,
+    usual = analysis.default_set_id(engine)
+    set_index, note = live.wanted_index(ids, link.set_id, "survey set", ids.index(usual) if usual in ids else 0)
+    if note:
+        st.warning(f"Note: {note}.")
+    set_id = st.selectbox("Survey set", ids, index=set_index,
                           format_func=lambda i: next(f"{s.id}: {s.name} ({s.status})" for s in sets if s.id == i))
     images = analysis.load_images(engine, set_id)
     try:
@@ -77,9 +78,12 @@ if source == "Survey set image":
         st.error(str(err))
         st.stop()
     positions = images["pool_position"].tolist()
-    wanted_position = query_int("image")
-    position = st.selectbox("Image (position in the set)", positions,
-                            index=positions.index(wanted_position) if wanted_position in positions else 0)
+    # A link's position names an image of the link's set, not of another set chosen here.
+    position_index, note = live.wanted_index(positions, link.position if link.set_id in (None, set_id) else None,
+                                             "image position")
+    if note:
+        st.warning(f"Note: {note}.")
+    position = st.selectbox("Image (position in the set)", positions, index=position_index)
     row = images.index[images["pool_position"] == position][0]
     pixels, true_label = set_pixels[row], int(images.loc[row, "label"])
     image_note = f"`{images.loc[row, 'image_id']}` · set {set_id}, position {position}"
@@ -95,7 +99,7 @@ elif source == "Dataset image":
     dataset = active_dataset(engine)
     if dataset.is_demo:
         st.warning(f"**{DEMO_NOTE}**: the dataset is the synthetic demo pool, not CIFAKE.")
-    image_id = st.text_input("Image id (leave empty to browse)", value=st.query_params.get("id", ""))
+    image_id = st.text_input("Image id (leave empty to browse)", value=link.image_id or "")
     if image_id.strip():
         try:
             index = dataset.index_of(image_id.strip())
@@ -145,8 +149,11 @@ else:
 
 # --- the controls -------------------------------------------------------------------
 by_key = {c.key: c for c in choices}
+first_models, note = live.models_to_compare(choices, link.run_id)
+if note:
+    st.warning(f"Note: {note}.")
 picked = st.multiselect(
-    "Models (finished training runs)", list(by_key), default=[choices[0].key],
+    "Models (finished training runs)", list(by_key), default=first_models,
     format_func=lambda k: by_key[k].key + ("" if by_key[k].test_accuracy is None
                                            else f" · test accuracy {by_key[k].test_accuracy:.1%}"),
 )

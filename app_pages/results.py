@@ -17,14 +17,15 @@ from study.analysis_scores import SDT_CORRECTION
 from study.config import get_settings
 from study.demo import DEMO_NOTE
 from study.errors import StudyError
+from study.live import LiveLink
 from ui.auth import require_researcher
+from ui.links import live_prediction_link
 from ui.resources import engine as study_engine
 
 require_researcher()
 st.title("Results")
 engine = study_engine()
 database_url = get_settings().database_url
-PREDICT_PAGE = Path(__file__).with_name("predict.py")
 
 
 @st.cache_data(show_spinner="Running the model on the survey images…", max_entries=64)
@@ -231,12 +232,16 @@ for key in predictions:
     table[f"right {key}"] = images[f"right {key}"]
     table[f"agrees with majority {key}"] = images[f"agrees {key}"]
     config[f"P(AI) {key}"] = st.column_config.NumberColumn(format="%.3f")
-if PREDICT_PAGE.exists():
-    table["open"] = [f"/predict?set={set_id}&image={p}" for p in images["pool_position"]]
-    config["open"] = st.column_config.LinkColumn("live prediction", display_text="open")
-st.dataframe(table, hide_index=True, column_config=config, key="images-table")
-st.caption("Sort by a column by clicking its header. The human majority is the answer most people gave; an exact "
+shown_table = st.dataframe(table, hide_index=True, column_config=config, key="images-table",
+                           on_select="rerun", selection_mode="single-row")
+st.caption("Sort by a column by clicking its header; select a row (the box at its left) to open that image in "
+           "Live predictions. The human majority is the answer most people gave; an exact "
            "tie (or an image nobody answered) has no majority and is left out of the agreement with the models.")
+selected = [row for row in shown_table.selection.rows if row < len(images)]  # a row of this set's table
+if selected:
+    row = images.iloc[selected[0]]
+    live_prediction_link(LiveLink(set_id=set_id, position=int(row["pool_position"])),
+                         f"Open `{row['image_id']}` in Live predictions")
 
 # --- humans vs models ---------------------------------------------------------------
 st.subheader("Humans and models")

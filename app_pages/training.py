@@ -2,8 +2,6 @@
 live, cancel it, and read the finished runs. Jobs run in their own processes
 (study/jobs.py), so they go on across reruns, page switches and a closed tab;
 this page only submits, polls the database and draws."""
-from pathlib import Path
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -12,14 +10,15 @@ from db.runs import list_runs
 from models.registry import list_models
 from study import filters, jobs
 from study.errors import StudyError
+from study.live import LiveLink
 from ui.auth import require_researcher
 from ui.jobs import data_select, job_card
+from ui.links import live_prediction_link
 from ui.resources import engine as study_engine
 
 require_researcher()
 st.title("Training")
 engine = study_engine()
-PREDICT_PAGE = Path(__file__).with_name("predict.py")
 POLL_SECONDS = 2.0
 FILTER_CHOICES = ["none", *filters.names()]
 
@@ -149,5 +148,5 @@ else:
             original = ((job or {}).get("result") or {}).get("original_test")
             if original and "accuracy" in original:
                 st.markdown(f"On the **unfiltered** test images: {pct(original['accuracy'])}")
-            if run["checkpoint_path"] and PREDICT_PAGE.exists():
-                st.markdown(f"[Open in live prediction](/predict?run={run['id']})")
+        if run["status"] == "finished" and run["checkpoint_path"]:
+            live_prediction_link(LiveLink(run_id=run["id"]), f"Open run {run['id']} in Live predictions")

@@ -7,6 +7,7 @@ once would mix their activations. Different models run side by side."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,69 @@ from models.registry import ModelError, ModelSpec
 from study.errors import StudyError
 
 LABEL_NAMES = {0: "REAL", 1: "FAKE"}
+# LiveLink field -> the page's query parameter
+_QUERY_NAMES = {"run_id": "run", "set_id": "set", "position": "image", "image_id": "id"}
+
+
+@dataclass(frozen=True)
+class LiveLink:
+    """What a link to the Live predictions page asks it to show: a training
+    run's model among those compared, and an image, either a survey set's
+    (set id and pool position) or a dataset's (its id). It travels as the
+    page's query string: ?run=R, ?set=S&image=P, ?id=test/REAL/...jpg."""
+
+    run_id: int | None = None
+    set_id: int | None = None
+    position: int | None = None
+    image_id: str | None = None
+
+    def query_params(self) -> dict[str, str]:
+        return {name: str(getattr(self, attr)) for attr, name in _QUERY_NAMES.items()
+                if getattr(self, attr) is not None}
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> tuple["LiveLink", list[str]]:
+        """The link in a query string, and one line for each part of it that is
+        not a number where one is needed (that part is then ignored)."""
+        values, problems = {}, []
+        for attr, name in _QUERY_NAMES.items():
+            raw = query.get(name)
+            if raw is None or not str(raw).strip():
+                continue
+            if attr == "image_id":
+                values[attr] = str(raw).strip()
+                continue
+            try:
+                values[attr] = int(str(raw).strip())
+            except ValueError:
+                problems.append(f"the link's {name}={raw!r} is not a number, so it is ignored")
+        return cls(**values), problems
+
+
+def wanted_index(options: Sequence, wanted, what: str, fallback: int = 0) -> tuple[int, str | None]:
+    """The index of the option a link asks for, or fallback with a line that
+    says why (None when the link asks for nothing)."""
+    options = list(options)
+    if wanted is None or not options:
+        return fallback, None
+    if wanted in options:
+        return options.index(wanted), None
+    return fallback, f"there is no {what} {wanted} (the link asks for it); showing {what} {options[fallback]}"
+
+
+def models_to_compare(choices: Sequence, run_id: int | None) -> tuple[list[str], str | None]:
+    """The models compared first (keys of analysis_models.ModelChoice): the run
+    a link names, else the newest finished run; and a line when the named run
+    cannot be shown (not finished, no checkpoint on disk, or no such run)."""
+    if not choices:
+        return [], None
+    for choice in choices:
+        if choice.run_id == run_id:
+            return [choice.key], None
+    if run_id is None:
+        return [choices[0].key], None
+    return [choices[0].key], (f"run {run_id} (from the link) is not a finished training run with a checkpoint on "
+                              f"disk; showing {choices[0].key} instead")
 
 
 @dataclass(frozen=True, eq=False)

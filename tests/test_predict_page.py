@@ -122,3 +122,42 @@ def test_a_dataset_id_in_the_url_opens_that_image(finished_run):
     at = page({"id": image_id})
     assert not at.exception and not at.error
     assert any(image_id in c.value for c in at.caption)
+
+
+def test_a_run_in_the_url_is_the_model_compared(finished_run):
+    engine, first_run = finished_run
+    from db.runs import create_run, finish_run
+
+    newer = create_run(engine, "lenet", {"model": "lenet"}, dataset_source="demo")
+    finish_run(engine, newer, "finished", metrics={}, checkpoint_path=get_run_path(engine, first_run))
+    assert page().multiselect[0].value == [f"run {newer} lenet"]  # no link: the newest run
+    at = page({"run": str(first_run)})
+    assert not at.exception and not [w for w in at.warning if "link" in w.value]
+    assert at.multiselect[0].value == [f"run {first_run} lenet"]
+    assert "P(AI-generated) =" in " ".join(m.value for m in at.markdown)
+
+    at = page({"run": "999"})  # no such run: one clear line, and the newest instead
+    assert not at.exception and at.multiselect[0].value == [f"run {newer} lenet"]
+    [note] = [w.value for w in at.warning if "link" in w.value]
+    assert "run 999" in note and f"showing run {newer} lenet" in note
+
+
+def test_a_survey_image_in_the_url_is_the_image_shown(finished_run):
+    engine, _ = finished_run
+    from study import analysis, survey
+
+    survey_set = survey.ensure_open_set(engine)
+    image_id = analysis.load_images(engine, survey_set.id).set_index("pool_position").loc[4, "image_id"]
+    at = page({"set": str(survey_set.id), "image": "4"})
+    assert not at.exception and not at.warning
+    assert at.radio[0].value == "Survey set image"
+    assert at.selectbox[0].value == survey_set.id and at.selectbox[1].value == 4
+    assert image_id in " ".join(c.value for c in at.caption)
+    at = page({"set": str(survey_set.id), "image": "4000"})
+    assert len(at.warning) == 1 and "no image position 4000" in at.warning[0].value
+
+
+def get_run_path(engine, run_id: int) -> str:
+    from db.runs import get_run
+
+    return get_run(engine, run_id)["checkpoint_path"]
