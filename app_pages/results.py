@@ -126,7 +126,9 @@ if n_simulated:
                   "they are left out; switch on *Include simulated participants* to see them."))
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Completed", counts["completed"])
-c2.metric("Incomplete", counts["incomplete"])
+c2.metric("Incomplete", counts["incomplete"],
+          help=f"saw at least the first image but did not finish; {counts['consented_only']} more consented "
+               "and never saw an image")
 by = counts["excluded_by"]
 c3.metric("Excluded", counts["excluded"],
           help=f"simulated {by['simulated']}, speeders {by['speeder']}, demographic filter {by['demographic']}")

@@ -1,13 +1,16 @@
 """The participant's survey: consent, optional questions, instructions, the
 images one by one, the score. Reads top to bottom as what the person sees; where
-they are comes from the database (study/survey_flow.py), keyed on ?p=TOKEN.
+they are comes from the database (study/survey_flow.py), keyed on ?p=TOKEN, and
+the browser remembers its token (ui/participant_memory.py).
 Widget keys and everything on the page use the position shown, never an image
-id (CIFAKE's file names give the label away)."""
+id (CIFAKE's file names give the label away). Images go out as the PNG bytes the
+flow made, never re-encoded (st.image would make a JPEG of them by default)."""
 import streamlit as st
 
 from study import survey, survey_flow
 from study.demo import DEMO_NOTE
 from study.errors import StudyError
+from ui import participant_memory
 from ui.resources import engine as study_engine
 
 engine = study_engine()
@@ -15,22 +18,66 @@ engine = study_engine()
 st.html("<style>img { image-rendering: pixelated; }</style>")
 st.title("Real photo or AI-generated?")
 
+TOO_SOON = {
+    "questions": "That click came less than a second after these questions appeared, so it was not counted "
+                 "(it was probably the second half of a double click). Please answer, or skip, again.",
+    "instructions": "Please read the instructions first: that click came just after they appeared, so it was "
+                    "not counted. Click **Start** when you are ready.",
+    "image": "That click came less than a second after this picture appeared, so it was not counted "
+             "(it was probably meant for the previous picture). Please look at this picture and answer again.",
+}
+ANSWERED_ELSEWHERE = ("Picture {k} had already been answered in another window or tab, so this answer was not "
+                      "recorded; the answer given there is kept. This window now shows the next picture.")
 
-def show_error_from_last_click() -> None:
-    message = st.session_state.pop("survey_error", None)
+
+def notice(message: str) -> None:
+    st.session_state["survey_notice"] = message
+
+
+def show_notice_from_last_click() -> None:
+    message = st.session_state.pop("survey_notice", None)
     if message:
-        st.error(message)
+        st.warning(message)
 
 
 def record_answer(token: str, position: int, answer: int) -> None:
     confidence = st.session_state.get(f"confidence-{position}")
+    answered_here = st.session_state.setdefault("answered_here", set())
     try:
-        survey.submit_answer(
-            engine, token, position, answer, confidence,
-            min_response_ms=survey_flow.DOUBLE_CLICK_GUARD_MS,
+        outcome = survey.submit_answer(
+            engine, token, position, answer, confidence, min_response_ms=survey_flow.NEW_IMAGE_GUARD_MS,
         )
     except StudyError as err:
-        st.session_state["survey_error"] = str(err)
+        notice(str(err))
+        return
+    if outcome.status == "stored":
+        answered_here.add((token, position))
+    elif outcome.status == "too_soon":
+        notice(TOO_SOON["image"])
+    elif outcome.status == "duplicate" and (token, position) not in answered_here:
+        notice(ANSWERED_ELSEWHERE.format(k=position))
+
+
+def record_questions(token: str, skip: bool) -> None:
+    age = None if skip else st.session_state.get("age")
+    exposure = None if skip else st.session_state.get("exposure")
+    if survey.answer_questions(engine, token, age, exposure,
+                               min_shown_ms=survey_flow.QUESTIONS_GUARD_MS) == "too_soon":
+        notice(TOO_SOON["questions"])
+
+
+def record_start(token: str) -> None:
+    if survey.begin(engine, token, min_shown_ms=survey_flow.INSTRUCTIONS_GUARD_MS) == "too_soon":
+        notice(TOO_SOON["instructions"])
+
+
+def record_consent(visit: survey.Visit, pending_token: str, consent_hash: str) -> None:
+    try:
+        token = survey.consent(engine, visit, token=pending_token, consent_hash=consent_hash)
+    except StudyError as err:  # the text changed meanwhile, already took part, survey closed
+        notice(str(err))
+        return
+    st.query_params["p"] = token  # this run goes on to the questions
 
 
 def go_to(token: str) -> None:
@@ -41,45 +88,50 @@ def go_to(token: str) -> None:
 query = {key: st.query_params.get_all(key) for key in st.query_params.keys()}
 try:
     visit = survey.parse_query(query)
-    step = survey.current_step(engine, visit)
+    step = survey.current_step(engine, visit, participant_memory.remembered_tokens())
 except StudyError as err:
     st.error(str(err))
     st.stop()
 
+if step.stage == "resume":
+    go_to(step.token)
 if step.survey is not None and step.survey.is_demo:
     st.warning(f"**{DEMO_NOTE}**: this survey shows the app's synthetic demo pictures, not the study's images.")
-show_error_from_last_click()
+show_notice_from_last_click()
 
 if step.stage == "not_open":
     st.info("The survey is not open at the moment. Please try again later.")
 
-elif step.stage == "resume":
-    go_to(step.token)
+elif step.stage == "already_took_part":
+    st.info(survey.ALREADY_TOOK_PART)
 
 elif step.stage == "closed":
-    st.info("This survey is closed, so no more answers can be recorded. Thank you for your interest.")
+    saved = "Your answer so far is saved" if step.answered == 1 else f"Your {step.answered} answers so far are saved"
+    kept = f"{saved} and will be kept." if step.answered else "Nothing you did so far is lost."
+    st.info(
+        "**The researchers have closed this survey for now**, so no more answers can be recorded. "
+        f"{kept} There is nothing else you need to do. If the survey opens again, come back to this page "
+        "(or the link you were given) to continue where you stopped."
+    )
 
 elif step.stage == "consent":
     st.markdown(step.survey.consent_text)
-    agreed = st.checkbox("I have read the information above and agree to take part.")
-    if st.button("Continue", type="primary", disabled=not agreed):
-        try:
-            go_to(survey.consent(engine, visit))
-        except StudyError as err:
-            st.error(str(err))
+    # The tick belongs to this text: a changed text needs a new tick.
+    agreed = st.checkbox("I have read the information above and agree to take part.",
+                         key=f"agree-{step.survey.consent_hash[:16]}")
+    st.button("Continue", key="consent-continue", type="primary", disabled=not agreed,
+              on_click=record_consent, args=(visit, step.pending_token, step.survey.consent_hash))
 
 elif step.stage == "questions":
     st.subheader("Two optional questions")
     st.caption("You may skip them.")
-    age = st.selectbox("Your age", survey.AGE_BANDS, index=None, placeholder="Prefer not to say")
-    exposure = st.radio("How often do you see images you know are AI-generated?", survey.AI_EXPOSURE, index=None)
+    st.selectbox("Your age", survey.AGE_BANDS, index=None, placeholder="Prefer not to say", key="age")
+    st.radio("How often do you see images you know are AI-generated?", survey.AI_EXPOSURE, index=None,
+             key="exposure")
     left, right = st.columns(2)
-    if left.button("Continue", type="primary"):
-        survey.answer_questions(engine, step.token, age, exposure)
-        st.rerun()
-    if right.button("Skip these questions"):
-        survey.answer_questions(engine, step.token, None, None)
-        st.rerun()
+    left.button("Continue", key="questions-continue", type="primary", on_click=record_questions,
+                args=(step.token, False))
+    right.button("Skip these questions", key="questions-skip", on_click=record_questions, args=(step.token, True))
 
 elif step.stage == "instructions":
     st.subheader("How it works")
@@ -97,14 +149,12 @@ You will see **{step.survey.size} pictures**, one at a time. For each, decide wh
 - If the page is reloaded or you come back to this link, you continue where you stopped.
 """
     )
-    if st.button("Start", type="primary"):
-        survey.begin(engine, step.token)
-        st.rerun()
+    st.button("Start", key="instructions-start", type="primary", on_click=record_start, args=(step.token,))
 
 elif step.stage == "image":
     k, n = step.position, step.survey.size
     st.progress(step.answered / n, text=f"Image {k} of {n}")
-    st.image(step.image_png, width=survey_flow.DISPLAY_PX)
+    st.image(step.image_png, width=survey_flow.DISPLAY_PX, output_format="PNG")
     st.radio(
         "How sure are you? (optional)", [1, 2, 3, 4, 5], index=None, horizontal=True, key=f"confidence-{k}",
         captions=["guessing", "", "", "", "certain"],
@@ -124,9 +174,13 @@ elif step.stage == "done":
     st.subheader("Your answers")
     for item in step.results:
         picture, words = st.columns([1, 4], vertical_alignment="center")
-        picture.image(item.thumbnail_png, width=survey_flow.THUMB_PX)
+        picture.image(item.thumbnail_png, width=survey_flow.THUMB_PX, output_format="PNG")
         mark = "✅ right" if item.correct else "❌ wrong"
         words.markdown(
             f"**Image {item.position}** — you said *{survey.ANSWER_LABELS[item.answer]}*; "
             f"it is *{survey.ANSWER_LABELS[item.label]}*. {mark}"
         )
+
+# Last, so that the (invisible) cookie writer never shifts what the person sees.
+if step.token or step.pending_token:
+    participant_memory.remember(step.token or step.pending_token)

@@ -75,6 +75,9 @@ class SurveySet(Base):
     consent_text: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="draft")
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Ids of earlier sets whose participants (by PROLIFIC_PID, or by this browser's
+    # remembered token) may not take this one: a person judges each image pool once.
+    exclude_sets: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -120,6 +123,9 @@ class Participant(Base):
     study_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     consented_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # sha256 of the consent text this person saw and agreed to (ConsentText holds it);
+    # NULL only for people who consented before this was recorded.
+    consent_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     questions_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     age_band: Mapped[str | None] = mapped_column(String(20), nullable=True)
     ai_exposure: Mapped[str | None] = mapped_column(String(20), nullable=True)
@@ -158,7 +164,9 @@ class Answer(Base):
     answer: Mapped[int] = mapped_column(SmallInteger)
     correct: Mapped[bool] = mapped_column(Boolean)
     confidence: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
-    response_ms: Mapped[int] = mapped_column(Integer)
+    response_ms: Mapped[int] = mapped_column(Integer)  # shown -> answered, less paused_ms
+    # Time the set was closed while this image waited for its answer (not the person's time).
+    paused_ms: Mapped[int] = mapped_column(Integer, default=0)
     shown_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     __table_args__ = (
@@ -167,6 +175,42 @@ class Answer(Base):
         CheckConstraint("answer IN (0, 1)", name="answer"),
         CheckConstraint("confidence IS NULL OR confidence BETWEEN 1 AND 5", name="confidence"),
     )
+
+
+class ConsentText(Base):
+    """Every consent text someone agreed to, by its sha256: the evidence of what
+    each participant saw (Participant.consent_hash), even if a set's text changes."""
+
+    __tablename__ = "consent_text"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    first_agreed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IgnoredClick(Base):
+    """A click the survey did not act on, kept as evidence: one that came too soon
+    after its page appeared (a double click aimed at the previous page), an answer
+    to an image another window had already answered, an answer after the set closed."""
+
+    __tablename__ = "ignored_click"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    step: Mapped[str] = mapped_column(String(20))  # questions | instructions | image
+    position: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the image, for step 'image'
+    answer: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    reason: Mapped[str] = mapped_column(String(30))  # too_soon | already_answered | set_closed
+    ms_after_shown: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SetClosure(Base):
+    """One time a set was closed (and reopened): response times leave these spans out."""
+
+    __tablename__ = "set_closure"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("survey_set.id"), index=True)
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reopened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 # ---------------------------------------------------------------- training runs (issue #4)

@@ -15,13 +15,26 @@ from sqlalchemy import Connection, Engine, Row, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db.engine import writer
-from db.schema import Answer, Participant, ShownImage, SurveyImage, SurveySet, utcnow
+from db.schema import (
+    Answer,
+    ConsentText,
+    IgnoredClick,
+    Participant,
+    SetClosure,
+    ShownImage,
+    SurveyImage,
+    SurveySet,
+    utcnow,
+)
 
 sets = SurveySet.__table__
 images = SurveyImage.__table__
 participants = Participant.__table__
 shown = ShownImage.__table__
 answers = Answer.__table__
+consent_texts = ConsentText.__table__
+ignored_clicks = IgnoredClick.__table__
+closures = SetClosure.__table__
 
 
 @contextmanager
@@ -48,8 +61,13 @@ def get_set(engine_or_conn, set_id: int) -> Row | None:
     return _one(engine_or_conn, select(sets).where(sets.c.id == set_id))
 
 
-def get_open_set(engine_or_conn) -> Row | None:
-    return _one(engine_or_conn, select(sets).where(sets.c.status == "open"))
+def get_open_set(engine_or_conn, *, lock: bool = False) -> Row | None:
+    """The open set. lock=True (inside a write) holds its row against a concurrent
+    consent-text edit or close on PostgreSQL until the transaction ends."""
+    query = select(sets).where(sets.c.status == "open")
+    if lock and isinstance(engine_or_conn, Connection):
+        query = query.with_for_update(read=True)
+    return _one(engine_or_conn, query)
 
 
 def any_set(engine_or_conn) -> bool:
@@ -75,8 +93,22 @@ def insert_set(conn: Connection, values: dict, image_rows: list[tuple[str, int]]
 
 
 def set_status(conn: Connection, set_id: int, status: str) -> None:
-    stamp = {"open": {"opened_at": utcnow(), "closed_at": None}, "closed": {"closed_at": utcnow()}}
+    """Move a set to status; a close opens a closure span, a reopen ends it."""
+    now = utcnow()
+    stamp = {"open": {"opened_at": now, "closed_at": None}, "closed": {"closed_at": now}}
     conn.execute(sets.update().where(sets.c.id == set_id).values(status=status, **stamp.get(status, {})))
+    if status == "closed":
+        conn.execute(closures.insert().values(set_id=set_id, closed_at=now))
+    elif status == "open":
+        conn.execute(closures.update().where(closures.c.set_id == set_id, closures.c.reopened_at.is_(None))
+                     .values(reopened_at=now))
+
+
+def closures_of(engine_or_conn, set_id: int) -> list[tuple[datetime, datetime | None]]:
+    """(closed_at, reopened_at or None while still closed) of every closure of a set."""
+    query = select(closures.c.closed_at, closures.c.reopened_at).where(closures.c.set_id == set_id)
+    return [(as_utc(row.closed_at), as_utc(row.reopened_at) if row.reopened_at else None)
+            for row in _all(engine_or_conn, query)]
 
 
 def set_consent_text(conn: Connection, set_id: int, consent_text: str) -> None:
@@ -89,19 +121,34 @@ def set_images(engine_or_conn, set_id: int) -> list[Row]:
 
 
 def set_counts(engine_or_conn, set_id: int) -> dict[str, int]:
-    """participants started (consented), completed, and answers stored for one set."""
-    started = select(func.count()).select_from(participants).where(participants.c.set_id == set_id)
-    completed = started.where(participants.c.completed_at.is_not(None))
+    """For one set: people who consented, who started (saw at least the first image),
+    who completed, and the answers stored."""
+    consented = select(func.count()).select_from(participants).where(participants.c.set_id == set_id)
+    saw_first = select(shown.c.participant_id).where(shown.c.position == 1)
+    started = consented.where(participants.c.id.in_(saw_first))
+    completed = consented.where(participants.c.completed_at.is_not(None))
     n_answers = (
         select(func.count())
         .select_from(answers.join(participants, answers.c.participant_id == participants.c.id))
         .where(participants.c.set_id == set_id)
     )
     return {
-        "participants": _scalar(engine_or_conn, started),
+        "consented": _scalar(engine_or_conn, consented),
+        "started": _scalar(engine_or_conn, started),
         "completed": _scalar(engine_or_conn, completed),
         "answers": _scalar(engine_or_conn, n_answers),
     }
+
+
+def sets_with_fingerprint(engine_or_conn, fingerprint: str) -> list[int]:
+    """Ids of the sets drawn from one dataset (the same image pool)."""
+    query = select(sets.c.id).where(sets.c.fingerprint == fingerprint).order_by(sets.c.id)
+    return [row.id for row in _all(engine_or_conn, query)]
+
+
+def existing_set_ids(engine_or_conn, set_ids: list[int]) -> list[int]:
+    query = select(sets.c.id).where(sets.c.id.in_(set_ids)).order_by(sets.c.id)
+    return [row.id for row in _all(engine_or_conn, query)]
 
 
 # --- participants ---------------------------------------------------------------
@@ -116,6 +163,13 @@ def participant_by_token(engine_or_conn, token: str) -> Row | None:
     return _one(engine_or_conn, query)
 
 
+def saw_first_image(engine_or_conn, set_id: int) -> set[int]:
+    """Ids of the set's participants who were shown at least the first image."""
+    query = select(shown.c.participant_id).join(participants, participants.c.id == shown.c.participant_id).where(
+        participants.c.set_id == set_id, shown.c.position == 1)
+    return {row.participant_id for row in _all(engine_or_conn, query)}
+
+
 def participant_by_prolific(engine_or_conn, set_id: int, prolific_pid: str) -> Row | None:
     query = select(participants).where(
         participants.c.set_id == set_id, participants.c.prolific_pid == prolific_pid
@@ -123,8 +177,18 @@ def participant_by_prolific(engine_or_conn, set_id: int, prolific_pid: str) -> R
     return _one(engine_or_conn, query)
 
 
+def took_part_in(engine_or_conn, prolific_pid: str, set_ids: list[int]) -> bool:
+    """Whether this PROLIFIC_PID consented to any of these sets."""
+    if not set_ids:
+        return False
+    query = select(participants.c.id).where(
+        participants.c.prolific_pid == prolific_pid, participants.c.set_id.in_(set_ids)
+    ).limit(1)
+    return _one(engine_or_conn, query) is not None
+
+
 def insert_participant(conn: Connection, values: dict) -> int | None:
-    """The new participant's id, or None when (set, PROLIFIC_PID) already exists."""
+    """The new participant's id, or None when its token or (set, PROLIFIC_PID) already exists."""
     statement = _insert(conn, participants).values(consented_at=utcnow(), **values)
     result = conn.execute(statement.on_conflict_do_nothing().returning(participants.c.id))
     return result.scalar_one_or_none()
@@ -132,6 +196,21 @@ def insert_participant(conn: Connection, values: dict) -> int | None:
 
 def update_participant(conn: Connection, participant_id: int, **values) -> None:
     conn.execute(participants.update().where(participants.c.id == participant_id).values(**values))
+
+
+def record_consent_text(conn: Connection, digest: str, consent_text: str) -> None:
+    statement = _insert(conn, consent_texts).values(hash=digest, text=consent_text, first_agreed_at=utcnow())
+    conn.execute(statement.on_conflict_do_nothing())
+
+
+def insert_ignored_click(conn: Connection, values: dict) -> None:
+    conn.execute(ignored_clicks.insert().values(at=utcnow(), **values))
+
+
+def ignored_clicks_of(engine_or_conn, participant_id: int) -> list[Row]:
+    query = select(ignored_clicks).where(ignored_clicks.c.participant_id == participant_id).order_by(
+        ignored_clicks.c.id)
+    return _all(engine_or_conn, query)
 
 
 # --- shown images and answers ---------------------------------------------------
@@ -237,6 +316,7 @@ def delete_simulated(conn: Connection) -> tuple[int, int]:
     simulated = select(participants.c.id).where(participants.c.is_simulated.is_(True))
     n_answers = conn.execute(answers.delete().where(answers.c.participant_id.in_(simulated))).rowcount
     conn.execute(shown.delete().where(shown.c.participant_id.in_(simulated)))
+    conn.execute(ignored_clicks.delete().where(ignored_clicks.c.participant_id.in_(simulated)))
     n_people = conn.execute(participants.delete().where(participants.c.is_simulated.is_(True))).rowcount
     return int(n_people), int(n_answers)
 

@@ -86,16 +86,18 @@ def load_answers(engine: Engine, set_id: int) -> pd.DataFrame:
     return frame.astype({"confidence": float, "response_ms": float})
 
 
-PARTICIPANT_COLUMNS = ["participant_id", "is_simulated", "completed", "age_band", "ai_exposure", "prolific_pid",
-                       "study_id", "session_id", "consented_at", "started_at", "completed_at"]
+PARTICIPANT_COLUMNS = ["participant_id", "is_simulated", "completed", "saw_first_image", "age_band", "ai_exposure",
+                       "prolific_pid", "study_id", "session_id", "consented_at", "started_at", "completed_at"]
 
 
 def load_participants(engine: Engine, set_id: int) -> pd.DataFrame:
     """Everyone who consented to the set, including those who never answered."""
     rows = q.participants_of_set(engine, set_id)
+    viewers = q.saw_first_image(engine, set_id)
     when = lambda moment: None if moment is None else q.as_utc(moment).isoformat()  # noqa: E731
     return pd.DataFrame([{
         "participant_id": int(r.id), "is_simulated": bool(r.is_simulated), "completed": r.completed_at is not None,
+        "saw_first_image": r.id in viewers,
         "age_band": r.age_band, "ai_exposure": r.ai_exposure, "prolific_pid": r.prolific_pid,
         "study_id": r.study_id, "session_id": r.session_id, "consented_at": when(r.consented_at),
         "started_at": when(r.started_at), "completed_at": when(r.completed_at),
@@ -247,7 +249,10 @@ def analyse(engine: Engine, set_id: int, filters: Filters = Filters(),
         "total": int(len(marked)),
         "simulated": int(marked["is_simulated"].sum()),
         "completed": int((kept["completed"]).sum()),
-        "incomplete": int((~kept["completed"].astype(bool)).sum()),
+        # Started but did not finish: saw at least the first image. Those who only
+        # consented (never saw an image) are counted apart.
+        "incomplete": int((~kept["completed"].astype(bool) & kept["saw_first_image"].astype(bool)).sum()),
+        "consented_only": int((~kept["saw_first_image"].astype(bool)).sum()),
         "excluded": int(len(marked) - len(kept)),
         "excluded_by": {reason: int(excluded.get(reason, 0)) for reason in ("simulated", "demographic", "speeder")},
         "in_score_distribution": int(len(scored)),

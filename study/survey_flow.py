@@ -3,15 +3,26 @@
 consent -> optional questions -> instructions -> image 1..n -> results.
 Where a participant is lives in the database, not in the browser: every step
 is recomputed from their token (`?p=...`), so a reload or a reopened link
-resumes at the next unanswered image. Nothing that leaves this module for the
-page carries an image id or a label before the answer (ids leak the label).
+resumes at the next unanswered image. The browser also remembers the token (the
+page keeps it in a cookie from the moment the consent page is shown, before the
+participant row exists), so `/`, the Back button, a reload right after "Continue"
+and a double click all come back to the same person: `current_step` takes the
+tokens the browser remembers, and `consent` is idempotent on the token.
+Nothing that leaves this module for the page carries an image id or a label
+before the answer (ids leak the label).
+
+Clicks aimed at the previous page are not acted on: an action that arrives
+sooner after its page appeared than that page's guard time is stored as an
+ignored click (db `ignored_click`) and the page asks again.
 
 Response time is measured on the server: from the FIRST time an image was sent
 to this participant (kept across reloads, so a reload never resets the clock)
-to the moment their answer reached the server.
+to the moment their answer reached the server, less any time the set was closed
+meanwhile (stored apart as paused_ms).
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import secrets
@@ -28,10 +39,19 @@ from db.schema import utcnow
 from study import scoring
 from study.errors import StudyError
 from study.survey_sets import ensure_open_set, participant_order, set_pixels
+from study.survey_timing import closed_overlap_ms
 
 DISPLAY_PX = 288  # 9x of 32: whole pixels, no blur
 THUMB_PX = 96
-DOUBLE_CLICK_GUARD_MS = 250  # a click this soon after an image appeared is the previous click bouncing
+# Guards: an action this soon after its page appeared was aimed at the page before.
+# Operating systems' double-click interval is 500 ms by default (Windows allows up
+# to 900 ms), and slow double clicks in Chromium answered image k+1 0.41-0.81 s
+# after it appeared; no one judges a picture, or reads two questions, faster.
+NEW_IMAGE_GUARD_MS = 1000
+QUESTIONS_GUARD_MS = 1000
+# The instructions' "Start" sits where the questions' "Continue" was: a second
+# click ~1 s later would skip them. Nobody reads them in 2.5 s.
+INSTRUCTIONS_GUARD_MS = 2500
 TOKEN_BYTES = 24  # 192 bits, 32 url-safe characters
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -40,10 +60,21 @@ AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 AI_EXPOSURE = ("never", "less than monthly", "monthly", "weekly", "daily")
 ANSWER_LABELS = scoring.LABEL_NAMES  # 0 -> "Real photo", 1 -> "AI-generated"
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L: easy to copy by hand
+ALREADY_TOOK_PART = ("You have already taken part in this study (in an earlier round of it), "
+                     "so you cannot take part again. Thank you for your interest!")
 
 
 class SurveyLinkError(StudyError):
     """A link that is malformed, unknown or tampered with: shown as is, nothing written."""
+
+
+class ConsentChanged(StudyError):
+    """The consent text changed (or another set opened with another text) while the
+    person was reading: they agreed to a text that is no longer the one in force."""
+
+
+class AlreadyTookPart(StudyError):
+    """This person (PROLIFIC_PID) took part in a set that the open set excludes."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +97,15 @@ class SurveyInfo:
     is_demo: bool
     consent_text: str
 
+    @property
+    def consent_hash(self) -> str:
+        return consent_digest(self.consent_text)
+
+
+def consent_digest(text: str) -> str:
+    """The consent version: sha256 of the exact text shown."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
 
 @dataclass(frozen=True)
 class ResultItem:
@@ -80,11 +120,12 @@ class ResultItem:
 @dataclass(frozen=True)
 class Step:
     """What the page shows next. stage is one of: not_open, consent, resume,
-    questions, instructions, image, done, closed."""
+    already_took_part, questions, instructions, image, done, closed."""
 
     stage: str
     survey: SurveyInfo | None = None
-    token: str | None = None
+    token: str | None = None  # the participant's (None before consent)
+    pending_token: str | None = None  # consent stage: the token the browser keeps and consent will use
     position: int | None = None  # 1-based, "image k of n"
     image_png: bytes | None = None
     answered: int = 0
@@ -96,7 +137,10 @@ class Step:
 @dataclass(frozen=True)
 class AnswerOutcome:
     """stored: this call wrote the answer; duplicate: one was already there (kept
-    unchanged, returned here); too_fast: ignored as a double-click bounce."""
+    unchanged, returned here; another window, or the twin of a double click);
+    too_soon: ignored, it came within the new-image guard (a click aimed at the
+    previous image); closed: the set closed before the answer arrived. All but
+    stored leave an ignored_click row and change no answer."""
 
     status: str
     position: int
@@ -137,18 +181,21 @@ def parse_query(params: Mapping[str, str | Sequence[str]]) -> Visit:
 
 # --- where the participant is ---------------------------------------------------
 
-def current_step(engine: Engine, visit: Visit) -> Step:
-    """The page to show for this visit. Writes only for a valid participant (the
-    moment an image is first shown); a bad link raises SurveyLinkError."""
+def current_step(engine: Engine, visit: Visit, remembered: Sequence[str | None] = ()) -> Step:
+    """The page to show for this visit. `remembered`: tokens this browser kept (this
+    tab's session, then its cookie), used when the link carries none. Writes only
+    for a valid participant (the moment an image is first shown); a bad link
+    raises SurveyLinkError."""
     if visit.token is None:
-        return _arrival(engine, visit)
+        return _arrival(engine, visit, [t for t in remembered if t and _TOKEN.fullmatch(t)])
     participant = _participant(engine, visit)
     survey = q.get_set(engine, participant.set_id)
     info = _info(survey)
     if participant.completed_at is not None:
         return _done(engine, participant, survey, info)
     if survey.status != "open":
-        return Step("closed", survey=info, token=participant.token)
+        return Step("closed", survey=info, token=participant.token,
+                    answered=q.count_answers(engine, participant.id))
     if participant.questions_at is None:
         return Step("questions", survey=info, token=participant.token)
     if participant.started_at is None:
@@ -164,15 +211,32 @@ def current_step(engine: Engine, visit: Visit) -> Step:
     )
 
 
-def _arrival(engine: Engine, visit: Visit) -> Step:
+def _arrival(engine: Engine, visit: Visit, remembered: list[str]) -> Step:
+    """A visit without a token in the link: a returning browser, a Prolific id we
+    know, or a new person (the consent page, with the token consent will use)."""
     survey = ensure_open_set(engine)
+    unused = []
+    for token in remembered:
+        known = q.participant_by_token(engine, token)
+        if known is None:
+            unused.append(token)  # kept since a consent page that was never agreed to
+        elif visit.prolific_pid and known.prolific_pid != visit.prolific_pid:
+            continue  # a shared browser: this link is another Prolific participant's
+        elif survey is None or known.set_id == survey.id:
+            return Step("resume", token=known.token)
+        elif known.set_id in (survey.exclude_sets or ()):
+            return Step("already_took_part", survey=_info(survey))
+        # else: an earlier set of another image pool; this browser may take the open one
     if survey is None:
         return Step("not_open")
     if visit.prolific_pid:
         known = q.participant_by_prolific(engine, survey.id, visit.prolific_pid)
         if known is not None:  # the same Prolific participant never starts twice
             return Step("resume", survey=_info(survey), token=known.token)
-    return Step("consent", survey=_info(survey))
+        if q.took_part_in(engine, visit.prolific_pid, list(survey.exclude_sets or ())):
+            return Step("already_took_part", survey=_info(survey))
+    pending = unused[0] if unused else secrets.token_urlsafe(TOKEN_BYTES)
+    return Step("consent", survey=_info(survey), pending_token=pending)
 
 
 def _participant(engine_or_conn, visit: Visit):
@@ -193,24 +257,56 @@ def _info(survey) -> SurveyInfo:
 
 # --- the participant's actions --------------------------------------------------
 
-def consent(engine: Engine, visit: Visit, *, simulated: bool = False) -> str:
+def consent(
+    engine: Engine,
+    visit: Visit,
+    *,
+    token: str | None = None,
+    consent_hash: str | None = None,
+    simulated: bool = False,
+) -> str:
     """Create the participant (only now: visitors who never consent leave no row)
-    and return their token. The same PROLIFIC_PID gets its existing token back."""
+    and return their token.
+
+    Idempotent: `token` is the one the consent page handed to the browser, so a
+    double click, a click from a reloaded page or a second tab all return the same
+    participant; the same PROLIFIC_PID gets its existing token back.
+    `consent_hash` is the version of the text the person saw (SurveyInfo.consent_hash):
+    if the text in force differs, nothing is written and ConsentChanged is raised."""
     if visit.token is not None:
         return _participant(engine, visit).token
+    if token is not None and not _TOKEN.fullmatch(token):
+        raise SurveyLinkError("this page's participant code is malformed; please reload the page")
     ensure_open_set(engine)  # a first-ever visitor may consent before any page opened the demo set
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = token or secrets.token_urlsafe(TOKEN_BYTES)
     with q.write_transaction(engine) as conn:
-        survey = q.get_open_set(conn)
+        survey = q.get_open_set(conn, lock=True)
         if survey is None:
             raise StudyError("the survey is not open at the moment; please try again later")
-        values = dict(token=token, set_id=survey.id, image_order=[], is_simulated=simulated, **visit.external_ids())
+        known = q.participant_by_token(conn, token)
+        if known is not None and known.set_id == survey.id:
+            return known.token  # the second click of a double click, or a reloaded page
+        if known is not None:  # a token of another set: this consent gets a fresh one
+            token = secrets.token_urlsafe(TOKEN_BYTES)
+        text = survey.consent_text
+        if consent_hash is not None and consent_hash != consent_digest(text):
+            raise ConsentChanged(
+                "The information about this study changed while you were reading it. "
+                "Please read the new text below and agree again if you wish to take part."
+            )
+        if visit.prolific_pid and q.took_part_in(conn, visit.prolific_pid, list(survey.exclude_sets or ())):
+            raise AlreadyTookPart(ALREADY_TOOK_PART)
+        digest = consent_digest(text)
+        values = dict(token=token, set_id=survey.id, image_order=[], is_simulated=simulated,
+                      consent_hash=digest, **visit.external_ids())
         participant_id = q.insert_participant(conn, values)
         if participant_id is None:
             known = q.participant_by_prolific(conn, survey.id, visit.prolific_pid) if visit.prolific_pid else None
+            known = known or q.participant_by_token(conn, token)  # a twin request (another process) won
             if known is None:
-                raise RuntimeError("participant insert conflicted on something other than PROLIFIC_PID")
+                raise RuntimeError("participant insert conflicted on something other than token or PROLIFIC_PID")
             return known.token
+        q.record_consent_text(conn, digest, text)
         pool = q.set_images(conn, survey.id)
         labels = np.array([row.label for row in pool])
         order = participant_order(survey.seed, participant_id, labels, survey.size, survey.design)
@@ -218,27 +314,57 @@ def consent(engine: Engine, visit: Visit, *, simulated: bool = False) -> str:
     return token
 
 
-def answer_questions(engine: Engine, token: str, age_band: str | None, ai_exposure: str | None) -> None:
-    """Store the optional answers (None = skipped). Only the first call counts."""
+def answer_questions(
+    engine: Engine, token: str, age_band: str | None, ai_exposure: str | None, *, min_shown_ms: int = 0
+) -> str:
+    """Store the optional answers (None = skipped). Only the first call counts.
+    Returns "stored", "already" (answered before) or "too_soon" (within
+    min_shown_ms of the questions appearing, i.e. of consent: ignored, kept as
+    an ignored click)."""
     if age_band is not None and age_band not in AGE_BANDS:
         raise StudyError(f"age band must be one of {', '.join(AGE_BANDS)}")
     if ai_exposure is not None and ai_exposure not in AI_EXPOSURE:
         raise StudyError(f"AI exposure must be one of {', '.join(AI_EXPOSURE)}")
     with q.write_transaction(engine) as conn:
         participant = _participant(conn, Visit(token=token))
-        if participant.questions_at is None:
-            q.update_participant(conn, participant.id, questions_at=utcnow(), age_band=age_band, ai_exposure=ai_exposure)
+        if participant.questions_at is not None:
+            return "already"
+        now = utcnow()
+        if _too_soon(conn, participant, "questions", q.as_utc(participant.consented_at), now, min_shown_ms):
+            return "too_soon"
+        q.update_participant(conn, participant.id, questions_at=now, age_band=age_band, ai_exposure=ai_exposure)
+    return "stored"
 
 
-def begin(engine: Engine, token: str) -> None:
-    """The participant has read the instructions: the first image comes next."""
+def begin(engine: Engine, token: str, *, min_shown_ms: int = 0) -> str:
+    """The participant has read the instructions: the first image comes next.
+    Returns "started", "already", or "too_soon" (within min_shown_ms of the
+    instructions appearing: ignored, kept as an ignored click)."""
     with q.write_transaction(engine) as conn:
         participant = _participant(conn, Visit(token=token))
-        if participant.started_at is None:
-            values = {"started_at": utcnow()}
-            if participant.questions_at is None:
-                values["questions_at"] = utcnow()  # questions skipped by going straight on
-            q.update_participant(conn, participant.id, **values)
+        if participant.started_at is not None:
+            return "already"
+        now = utcnow()
+        if participant.questions_at is not None and _too_soon(
+            conn, participant, "instructions", q.as_utc(participant.questions_at), now, min_shown_ms
+        ):
+            return "too_soon"
+        values = {"started_at": now}
+        if participant.questions_at is None:
+            values["questions_at"] = now  # questions skipped by going straight on
+        q.update_participant(conn, participant.id, **values)
+    return "started"
+
+
+def _too_soon(conn, participant, step: str, shown_at, now, min_shown_ms: int) -> bool:
+    """Whether an action on `step` came within min_shown_ms of it appearing; if so it
+    is kept as an ignored click."""
+    elapsed = int(round((now - shown_at).total_seconds() * 1000))
+    if elapsed >= min_shown_ms:
+        return False
+    q.insert_ignored_click(conn, dict(participant_id=participant.id, step=step, reason="too_soon",
+                                      ms_after_shown=elapsed))
+    return True
 
 
 def submit_answer(
@@ -265,12 +391,15 @@ def submit_answer(
         size = len(participant.image_order)
         if not isinstance(position, int) or not 1 <= position <= size:
             raise StudyError(f"there is no image {position!r} in this survey (it has {size})")
+        ignored = dict(participant_id=participant.id, step="image", position=position, answer=answer)
         stored = q.answer_at(conn, participant.id, position)
         if stored is not None:
+            q.insert_ignored_click(conn, dict(ignored, reason="already_answered"))
             return AnswerOutcome("duplicate", position, int(stored.answer), participant.completed_at is not None)
         survey = q.get_set(conn, participant.set_id)
         if survey.status != "open":
-            raise StudyError("this survey is closed; no more answers can be recorded")
+            q.insert_ignored_click(conn, dict(ignored, reason="set_closed"))
+            return AnswerOutcome("closed", position, None, False)
         answered = q.count_answers(conn, participant.id)
         if position != answered + 1:
             raise StudyError(f"image {position} cannot be answered now; the next image is {answered + 1}")
@@ -278,15 +407,17 @@ def submit_answer(
         if participant.started_at is None or shown_at is None:
             raise StudyError(f"image {position} has not been shown yet")
         now = utcnow()
-        response_ms = int(round((now - shown_at).total_seconds() * 1000))
+        paused_ms = closed_overlap_ms(q.closures_of(conn, survey.id), shown_at, now)
+        response_ms = max(int(round((now - shown_at).total_seconds() * 1000)) - paused_ms, 0)
         if response_ms < min_response_ms:
-            return AnswerOutcome("too_fast", position, None, False)
+            q.insert_ignored_click(conn, dict(ignored, reason="too_soon", ms_after_shown=response_ms))
+            return AnswerOutcome("too_soon", position, None, False)
         image_id = participant.image_order[position - 1]
         label = q.labels_of(conn, survey.id, [image_id])[image_id]
         inserted = q.insert_answer(conn, dict(
             participant_id=participant.id, image_id=image_id, position=position, answer=answer,
-            correct=scoring.is_correct(answer, label), confidence=confidence, response_ms=max(response_ms, 0),
-            shown_at=shown_at, answered_at=now,
+            correct=scoring.is_correct(answer, label), confidence=confidence, response_ms=response_ms,
+            paused_ms=paused_ms, shown_at=shown_at, answered_at=now,
         ))
         if not inserted:  # a twin request won the race (PostgreSQL): report its answer
             stored = q.answer_at(conn, participant.id, position)

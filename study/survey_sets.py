@@ -49,12 +49,14 @@ class SetSummary:
     pool_size: int | None
     status: str
     is_demo: bool
-    participants: int
+    exclude_sets: tuple[int, ...]  # people who took part in these sets cannot take this one
+    consented: int  # agreed to the consent text
+    started: int  # saw at least the first image
     completed: int
     answers: int
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {**self.__dict__, "exclude_sets": list(self.exclude_sets)}
 
 
 # --- sampling (pure) ------------------------------------------------------------
@@ -126,7 +128,7 @@ def _close_current(conn, close_current: bool) -> int | None:
     if counts["answers"] and not close_current:
         raise StudyError(
             f"survey set {current.id} ({current.name!r}) is open and has {counts['answers']} answers "
-            f"from {counts['participants']} participants; close it first (`python -m study survey close`) "
+            f"from {counts['started']} participants; close it first (`python -m study survey close`) "
             "or pass --close-current"
         )
     q.set_status(conn, current.id, "closed")
@@ -145,11 +147,16 @@ def create_set(
     close_current: bool = False,
     name: str | None = None,
     consent_text: str = DEFAULT_CONSENT,
+    exclude_sets: list[int] | None = None,
 ) -> SetSummary:
-    """Draw and store a new set from `dataset` (usually active_dataset(engine))."""
+    """Draw and store a new set from `dataset` (usually active_dataset(engine)).
+    exclude_sets: people who took part in these sets cannot take this one; None
+    means every earlier set drawn from the same dataset (the same image pool)."""
     _check_sizes(size, pool)
     if not 0 <= seed < 2**31:
         raise StudyError(f"--seed must be between 0 and {2**31 - 1}, got {seed}")
+    excluded = default_exclusions(engine, dataset.fingerprint) if exclude_sets is None else \
+        _known_sets(engine, exclude_sets)
     image_rows = draw_set_images(dataset, split, pool or size, seed)
     design = "pool" if pool else "fixed"
     kind = "demo" if dataset.is_demo else "CIFAKE"
@@ -165,6 +172,7 @@ def create_set(
         consent_text=consent_text,
         status="draft",
         is_demo=bool(dataset.is_demo),
+        exclude_sets=excluded,
     )
     with q.write_transaction(engine) as conn:
         if open_now:
@@ -173,6 +181,19 @@ def create_set(
         if open_now:
             q.set_status(conn, set_id, "open")  # stamps opened_at
     return summary(engine, set_id)
+
+
+def default_exclusions(engine: Engine, fingerprint: str) -> list[int]:
+    """The sets a new set excludes unless told otherwise: those of the same image pool."""
+    return q.sets_with_fingerprint(engine, fingerprint)
+
+
+def _known_sets(engine: Engine, set_ids: list[int]) -> list[int]:
+    wanted = sorted({int(i) for i in set_ids})
+    missing = sorted(set(wanted) - set(q.existing_set_ids(engine, wanted)))
+    if missing:
+        raise StudyError(f"cannot exclude the participants of set(s) {', '.join(map(str, missing))}: no such set")
+    return wanted
 
 
 def open_set(engine: Engine, set_id: int, close_current: bool = False) -> SetSummary:
@@ -201,9 +222,9 @@ def edit_consent(engine: Engine, set_id: int, consent_text: str) -> None:
     with q.write_transaction(engine) as conn:
         _require_set(conn, set_id)
         counts = q.set_counts(conn, set_id)
-        if counts["participants"]:
+        if counts["consented"]:
             raise StudyError(
-                f"{counts['participants']} participants have already agreed to this set's consent text; "
+                f"{counts['consented']} participants have already agreed to this set's consent text; "
                 "create a new set to change it"
             )
         q.set_consent_text(conn, set_id, consent_text.strip())
@@ -233,6 +254,7 @@ def ensure_open_set(engine: Engine):
                     name=f"demo {DEFAULT_SPLIT} {DEFAULT_SIZE} seed {DEMO_SEED}", source=dataset.source,
                     fingerprint=dataset.fingerprint, split=DEFAULT_SPLIT, size=DEFAULT_SIZE, seed=DEMO_SEED,
                     design="fixed", pool_size=None, consent_text=DEFAULT_CONSENT, status="draft", is_demo=True,
+                    exclude_sets=[],
                 )
                 set_id = q.insert_set(conn, values, draw_set_images(dataset, DEFAULT_SPLIT, DEFAULT_SIZE, DEMO_SEED))
                 q.set_status(conn, set_id, "open")
@@ -246,7 +268,8 @@ def summary(engine: Engine, set_id: int) -> SetSummary:
     counts = q.set_counts(engine, set_id)
     return SetSummary(
         id=row.id, name=row.name, source=row.source, split=row.split, size=row.size, seed=row.seed,
-        design=row.design, pool_size=row.pool_size, status=row.status, is_demo=bool(row.is_demo), **counts,
+        design=row.design, pool_size=row.pool_size, status=row.status, is_demo=bool(row.is_demo),
+        exclude_sets=tuple(row.exclude_sets or ()), **counts,
     )
 
 

@@ -32,6 +32,16 @@ def take_survey(eng, always_right: bool, answers: int | None = None, age_band=No
     return person.id
 
 
+def test_incomplete_counts_people_who_saw_an_image_and_consent_alone_is_counted_apart(backend):
+    eng = engine()
+    set_id = survey.create_set(eng, dataset_by_source("demo"), size=6, seed=1).id
+    take_survey(eng, True, answers=2)  # stops after two images
+    take_survey(eng, True, answers=0)  # consents and clicks Start, but the first image never reached them
+    survey.consent(eng, survey.Visit())  # consents and goes no further
+    counts = analysis.analyse(eng, set_id).counts
+    assert (counts["completed"], counts["incomplete"], counts["consented_only"]) == (0, 1, 2)
+
+
 def test_a_perfect_and_an_all_wrong_participant(backend):
     eng = engine()
     set_id = survey.create_set(eng, dataset_by_source("demo"), size=6, seed=1).id

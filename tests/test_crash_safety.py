@@ -201,6 +201,8 @@ def test_a_killed_app_process_loses_no_answer_and_everybody_resumes_where_they_w
 
 import re  # noqa: E402
 
+from study.survey_flow import INSTRUCTIONS_GUARD_MS, NEW_IMAGE_GUARD_MS, QUESTIONS_GUARD_MS  # noqa: E402
+
 WIRE_PARTICIPANTS = 4
 WIRE_SIZE = 6  # short surveys: each click is a whole page run, and CI time counts
 WIRE_KILL_AFTER_ACKS = 8
@@ -216,7 +218,7 @@ def _answer_until_stopped(session, elements, index: int, acks: list, lock, limit
     """Click through the images; record (index, position, answer) once the page moved on."""
     position = _position(session, elements)
     while position is not None and (limit is None or position <= limit):
-        time.sleep(0.3)  # past the page's double-click guard (250 ms after the image appeared)
+        time.sleep(NEW_IMAGE_GUARD_MS / 1000 + 0.1)  # past the page's guard: a person looks first
         answer = answer_for(index, position)
         elements = session.click(elements, "Real photo" if answer == 0 else "AI-generated")
         after = _position(session, elements)
@@ -239,7 +241,9 @@ def _wire_participant(url: str, index: int, acks: list, tokens: dict, lock) -> N
         elements = session.run("", [WidgetState(id=agree, bool_value=True)])
         elements = session.click(elements, "Continue", **{agree: True})
         tokens[index] = dict(pair.split("=", 1) for pair in session.query_string.split("&"))["p"]
+        time.sleep(QUESTIONS_GUARD_MS / 1000 + 0.1)
         elements = session.click(elements, "Skip these questions")
+        time.sleep(INSTRUCTIONS_GUARD_MS / 1000 + 0.1)  # reading the instructions
         elements = session.click(elements, "Start")
         _answer_until_stopped(session, elements, index, acks, lock)
     except Exception:  # the server was killed under us: what was acknowledged is in `acks`

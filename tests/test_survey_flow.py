@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db import open_database
-from db.schema import Answer, Participant, ShownImage, SurveyImage
+from db.schema import Answer, IgnoredClick, Participant, ShownImage, SurveyImage
 from study import active
 from study import survey
 from study.config import get_settings
@@ -157,8 +157,7 @@ def test_a_closed_survey_takes_no_answers_but_still_shows_a_finished_participant
     survey.close_set(engine)
     assert survey.current_step(engine, survey.Visit(token=token)).stage == "closed"
     assert survey.current_step(engine, survey.Visit(token=finished)).stage == "done"
-    with pytest.raises(StudyError, match="closed"):
-        survey.submit_answer(engine, token, 2, 1)
+    assert survey.submit_answer(engine, token, 2, 1).status == "closed"
     with pytest.raises(StudyError, match="not open"):
         survey.consent(engine, survey.Visit())
     assert count(engine, Answer) == 16
@@ -219,11 +218,12 @@ def test_the_export_names_the_server_measured_response_time(engine):
     assert "ON THE SERVER" in survey.data_dictionary(engine, set_id)
 
 
-def test_a_click_right_after_the_image_appeared_is_ignored_as_a_bounce(engine):
+def test_a_click_right_after_the_image_appeared_is_ignored_as_a_bounce_and_kept_as_evidence(engine):
     token = started(engine)
     answer_next(engine, token)
     _, outcome = answer_next(engine, token, min_response_ms=60_000)
-    assert outcome.status == "too_fast" and count(engine, Answer) == 1
+    assert outcome.status == "too_soon" and count(engine, Answer) == 1
+    assert count(engine, IgnoredClick, reason="too_soon", step="image", position=2, answer=1) == 1
 
 
 def test_rendered_images_are_enlarged_with_whole_pixels(engine):

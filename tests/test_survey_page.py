@@ -18,7 +18,8 @@ PAGES = Path(__file__).resolve().parents[1] / "app_pages"
 @pytest.fixture
 def page(study_home, monkeypatch):
     # AppTest clicks within microseconds of rendering: no human is that fast.
-    monkeypatch.setattr(survey_flow, "DOUBLE_CLICK_GUARD_MS", 0)
+    for guard in ("NEW_IMAGE_GUARD_MS", "QUESTIONS_GUARD_MS", "INSTRUCTIONS_GUARD_MS"):
+        monkeypatch.setattr(survey_flow, guard, 0)
     return AppTest.from_file(PAGES / "survey.py", default_timeout=30)
 
 
@@ -94,5 +95,59 @@ def test_the_survey_sets_page_is_for_researchers_and_creates_sets(study_home):
     at.run()
     next(b for b in at.button if b.label == "Create set").click()
     at.run()
-    assert not at.error and [m.value for m in at.metric] == ["0", "0", "0"]
+    assert not at.error and [m.value for m in at.metric] == ["0", "0", "0", "0"]
     assert "demo — synthetic images, not CIFAKE" in texts(at)
+
+
+def to_first_image(at):
+    at.checkbox[0].check().run()
+    at.button(key="consent-continue").click().run()
+    at.button(key="questions-skip").click().run()
+    at.button(key="instructions-start").click().run()
+    assert at.progress[0].text == "Image 1 of 15"
+    return at
+
+
+def test_closing_the_set_mid_survey_says_the_answers_are_kept_and_nothing_else(page):
+    at = to_first_image(page.run())
+    at.button(key="answer-ai-1").click().run()
+    from study import survey
+
+    survey.close_set(open_database(get_settings().database_url))
+    at.button(key="answer-ai-2").click().run()
+    assert not at.error and not at.button and len(at.info) == 1
+    assert "closed this survey for now" in at.info[0].value
+    assert "Your answer so far is saved" in at.info[0].value and "continue where you stopped" in at.info[0].value
+    assert n_rows(Answer) == 1
+
+
+def test_a_consent_text_changed_while_reading_is_shown_and_must_be_agreed_again(page):
+    from study import survey
+
+    at = page.run()
+    at.checkbox[0].check().run()
+    engine = open_database(get_settings().database_url)
+    survey.edit_consent(engine, survey.open_summary(engine).id, "**New** information: please read it.")
+    at.button(key="consent-continue").click().run()
+    assert n_rows(Participant) == 0 and "p" not in at.query_params
+    assert "changed while you were reading" in at.warning[-1].value
+    assert "**New** information: please read it." in texts(at)
+    assert not at.checkbox[0].value and at.button(key="consent-continue").disabled  # a new tick is needed
+    at.checkbox[0].check().run()
+    at.button(key="consent-continue").click().run()
+    assert n_rows(Participant) == 1 and at.subheader[0].value == "Two optional questions"
+
+
+def test_a_prolific_participant_of_an_excluded_set_is_told_and_nothing_is_written(page):
+    from study import active, survey
+
+    page.query_params["PROLIFIC_PID"] = "pid_9"
+    at = page.run()
+    at.checkbox[0].check().run()
+    at.button(key="consent-continue").click().run()
+    survey.create_set(open_database(get_settings().database_url), active.dataset_by_source("demo"), size=10,
+                      seed=3, close_current=True)
+    again = AppTest.from_file(PAGES / "survey.py", default_timeout=30)
+    again.query_params["PROLIFIC_PID"] = "pid_9"
+    again.run()
+    assert "already taken part" in again.info[0].value and not again.button and n_rows(Participant) == 1

@@ -74,7 +74,8 @@ def _lines(result, data: dict) -> list[str]:
     lines = [
         f"survey set {data['set']['id']}: {data['set']['name']} ({data['set']['size']} images"
         + (", demo images" if data["set"]["is_demo"] else "") + ")",
-        f"participants: {c['completed']} completed, {c['incomplete']} incomplete, {c['excluded']} excluded "
+        f"participants: {c['completed']} completed, {c['incomplete']} incomplete (saw at least the first image), "
+        f"{c['consented_only']} consented without seeing an image, {c['excluded']} excluded "
         f"(simulated {c['excluded_by']['simulated']}, speeders {c['excluded_by']['speeder']}, "
         f"demographic filter {c['excluded_by']['demographic']}); {c['answers_analysed']} answers analysed",
     ]

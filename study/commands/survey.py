@@ -24,10 +24,13 @@ def register(subparsers) -> None:
                         help="open it for participants now (default) or keep it as a draft")
     create.add_argument("--close-current", action="store_true",
                         help="close the open set even though people have answered it")
+    create.add_argument("--exclude-sets", type=_set_ids, metavar="IDS",
+                        help="comma-separated ids of sets whose participants may not take this one, or 'none' "
+                             "(default: every earlier set drawn from the same dataset)")
     create.add_argument("--json", action="store_true", help="print one JSON object")
     create.set_defaults(handler=create_command)
 
-    status = sub.add_parser("status", help="the open set: participants started/completed, answers")
+    status = sub.add_parser("status", help="the open set: participants consented/started/completed, answers")
     status.add_argument("--all", action="store_true", help="list every set, not only the open one")
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.set_defaults(handler=status_command)
@@ -59,13 +62,24 @@ def register(subparsers) -> None:
     simulate.set_defaults(handler=simulate_command)
 
 
+def _set_ids(text: str) -> list[int]:
+    if text.strip().lower() == "none":
+        return []
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated set ids or 'none', got {text!r}") from None
+
+
 def _line(info) -> str:
     design = f"pool of {info.pool_size}" if info.design == "pool" else "same images for everyone"
     demo = "  [demo — synthetic images, not CIFAKE]" if info.is_demo else ""
+    excluded = ", ".join(map(str, info.exclude_sets)) or "none"
     return (
         f"set {info.id} ({info.status}): {info.name}; {info.size} images, {design}, split {info.split}, "
-        f"seed {info.seed}; participants {info.participants} started, {info.completed} completed; "
-        f"{info.answers} answers{demo}"
+        f"seed {info.seed}; participants {info.consented} consented, {info.started} started "
+        f"(saw the first image), {info.completed} completed; {info.answers} answers; "
+        f"excludes people of sets: {excluded}{demo}"
     )
 
 
@@ -76,7 +90,7 @@ def create_command(args) -> int:
     engine = study_engine()
     info = create_set(
         engine, active_dataset(engine), size=args.size, seed=args.seed, split=args.split, pool=args.pool,
-        open_now=args.open, close_current=args.close_current, name=args.name,
+        open_now=args.open, close_current=args.close_current, name=args.name, exclude_sets=args.exclude_sets,
     )
     emit(info.as_dict(), args.json, [f"created {_line(info)}"])
     return 0

@@ -45,6 +45,16 @@ def _healthy(url: str) -> bool:
 
 @pytest.fixture
 def streamlit_server(tmp_path) -> Server:
+    yield from _serve(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory) -> Server:
+    """One server for a module's tests, each with browsers of its own (new cookies)."""
+    yield from _serve(tmp_path_factory.mktemp("shared_server"))
+
+
+def _serve(tmp_path: Path):
     home = tmp_path / "study_home"
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -83,15 +93,32 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 @pytest.fixture
-def browser_page():
+def browser():
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing (CI installs Debian's chromium: apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-test.txt")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def browser_page(browser):
+    page = browser.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    return page
+
+
+@pytest.fixture
+def new_person(browser):
+    """A fresh browser profile (its own cookies) per call: one more person."""
+
+    def make():
+        page = browser.new_context().new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        return page
+
+    return make

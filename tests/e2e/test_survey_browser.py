@@ -10,10 +10,12 @@ from pathlib import PurePosixPath
 import pytest
 from sqlalchemy import create_engine, text
 
+from study import survey_flow
+
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 30_000
-HUMAN_PAUSE_S = 0.4  # longer than the double-click guard: a person looks before answering
+HUMAN_PAUSE_S = survey_flow.NEW_IMAGE_GUARD_MS / 1000 + 0.2  # past the guard: a person looks before answering
 
 
 def set_images(database_url: str) -> list[tuple[str, int]]:
@@ -50,9 +52,11 @@ def test_a_participant_takes_the_whole_survey_in_a_browser(streamlit_server, bro
     page.get_by_text("Two optional questions").wait_for()
     assert "p=" in page.url
     assert_no_file_names()
+    time.sleep(survey_flow.QUESTIONS_GUARD_MS / 1000 + 0.2)
     page.get_by_role("button", name="Skip these questions").click()
     page.get_by_text("How it works").wait_for()
     assert_no_file_names()
+    time.sleep(survey_flow.INSTRUCTIONS_GUARD_MS / 1000 + 0.3)  # reading them
     page.get_by_role("button", name="Start").click()
 
     given: dict[int, int] = {}
