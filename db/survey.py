@@ -207,6 +207,22 @@ def insert_ignored_click(conn: Connection, values: dict) -> None:
     conn.execute(ignored_clicks.insert().values(at=utcnow(), **values))
 
 
+def ignored_click_counts(engine_or_conn, set_id: int) -> dict[int, int]:
+    """{participant id: clicks the survey ignored} for one set's participants who have any."""
+    query = (select(ignored_clicks.c.participant_id, func.count().label("n"))
+             .join(participants, participants.c.id == ignored_clicks.c.participant_id)
+             .where(participants.c.set_id == set_id).group_by(ignored_clicks.c.participant_id))
+    return {row.participant_id: int(row.n) for row in _all(engine_or_conn, query)}
+
+
+def consent_texts_of_set(engine_or_conn, set_id: int) -> list[Row]:
+    """(hash, text) of every consent text the set's participants agreed to."""
+    agreed = select(participants.c.consent_hash).where(participants.c.set_id == set_id)
+    query = select(consent_texts.c.hash, consent_texts.c.text).where(consent_texts.c.hash.in_(agreed)).order_by(
+        consent_texts.c.first_agreed_at)
+    return _all(engine_or_conn, query)
+
+
 def ignored_clicks_of(engine_or_conn, participant_id: int) -> list[Row]:
     query = select(ignored_clicks).where(ignored_clicks.c.participant_id == participant_id).order_by(
         ignored_clicks.c.id)
@@ -279,6 +295,7 @@ def export_rows(engine: Engine, set_id: int) -> list[Row]:
             answers.c.response_ms,
             answers.c.shown_at,
             answers.c.answered_at,
+            answers.c.paused_ms,
         )
         .select_from(
             answers.join(participants, answers.c.participant_id == participants.c.id).join(

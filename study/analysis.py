@@ -87,13 +87,15 @@ def load_answers(engine: Engine, set_id: int) -> pd.DataFrame:
 
 
 PARTICIPANT_COLUMNS = ["participant_id", "is_simulated", "completed", "saw_first_image", "age_band", "ai_exposure",
-                       "prolific_pid", "study_id", "session_id", "consented_at", "started_at", "completed_at"]
+                       "prolific_pid", "study_id", "session_id", "consented_at", "started_at", "completed_at",
+                       "consent_hash", "ignored_clicks"]
 
 
 def load_participants(engine: Engine, set_id: int) -> pd.DataFrame:
     """Everyone who consented to the set, including those who never answered."""
     rows = q.participants_of_set(engine, set_id)
     viewers = q.saw_first_image(engine, set_id)
+    ignored = q.ignored_click_counts(engine, set_id)
     when = lambda moment: None if moment is None else q.as_utc(moment).isoformat()  # noqa: E731
     return pd.DataFrame([{
         "participant_id": int(r.id), "is_simulated": bool(r.is_simulated), "completed": r.completed_at is not None,
@@ -101,6 +103,7 @@ def load_participants(engine: Engine, set_id: int) -> pd.DataFrame:
         "age_band": r.age_band, "ai_exposure": r.ai_exposure, "prolific_pid": r.prolific_pid,
         "study_id": r.study_id, "session_id": r.session_id, "consented_at": when(r.consented_at),
         "started_at": when(r.started_at), "completed_at": when(r.completed_at),
+        "consent_hash": r.consent_hash, "ignored_clicks": ignored.get(r.id, 0),
     } for r in rows], columns=PARTICIPANT_COLUMNS)
 
 

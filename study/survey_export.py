@@ -33,6 +33,8 @@ COLUMNS = {
     ),
     "shown_at": "UTC time the image was first sent",
     "answered_at": "UTC time the answer was committed",
+    "paused_ms": "milliseconds the set was closed while this image waited for its answer; already "
+                 "subtracted from response_ms_server",
 }
 
 
@@ -58,7 +60,7 @@ def answers_csv(engine: Engine, set_id: int) -> str:
             row.age_band or "", row.ai_exposure or "", int(bool(row.is_simulated)),
             int(row.completed_at is not None), row.position, row.image_id, row.label, row.answer,
             int(bool(row.correct)), "" if row.confidence is None else row.confidence, row.response_ms,
-            q.as_utc(row.shown_at).isoformat(), q.as_utc(row.answered_at).isoformat(),
+            q.as_utc(row.shown_at).isoformat(), q.as_utc(row.answered_at).isoformat(), row.paused_ms,
         ])
     return out.getvalue()
 
@@ -77,6 +79,11 @@ PARTICIPANT_COLUMNS = {
     "consented_at": "UTC time of consent",
     "started_at": "UTC time the first image was requested; empty = never started",
     "completed_at": "UTC time the last answer was committed; empty = not completed",
+    "saw_first_image": "1 = the first image was sent to them (counted as started)",
+    "consent_hash": "sha256 of the consent text they saw and agreed to (texts listed at the end of this file); "
+                    "empty = consented before versions were recorded",
+    "ignored_clicks": "clicks the survey did not act on: too soon after a page appeared (a double click), "
+                      "an image already answered in another window, or after the set closed",
     "answered": "number of answers stored",
     "correct": "number of right answers (the score, for a completed participant)",
     "accuracy_real": "share right among this participant's REAL images",
@@ -107,6 +114,7 @@ def participants_csv(engine: Engine, set_id: int) -> str:
             row.participant_id, _text(row.prolific_pid), _text(row.study_id), _text(row.session_id),
             _text(row.age_band), _text(row.ai_exposure), int(bool(row.is_simulated)), int(bool(row.completed)),
             _text(row.consented_at), _text(row.started_at), _text(row.completed_at),
+            int(bool(row.saw_first_image)), _text(row.consent_hash), int(row.ignored_clicks),
             _int(row.answered), _int(row.correct), _float(row.accuracy_real), _float(row.accuracy_fake),
             _int(row.hits), _int(row.false_alarms), _float(row.dprime), _float(row.criterion),
             _float(row.binomial_p), _float(row.median_response_ms),
@@ -116,7 +124,9 @@ def participants_csv(engine: Engine, set_id: int) -> str:
 
 def participants_dictionary(engine: Engine, set_id: int) -> str:
     head = data_dictionary(engine, set_id).split("\n\n", 1)[0]
-    return head + "\n\n" + "\n".join(f"{k}: {v}" for k, v in PARTICIPANT_COLUMNS.items()) + "\n"
+    texts = [f"--- consent text {row.hash} ---\n{row.text}" for row in q.consent_texts_of_set(engine, set_id)]
+    return (head + "\n\n" + "\n".join(f"{k}: {v}" for k, v in PARTICIPANT_COLUMNS.items()) + "\n\n"
+            + ("\n\n".join(texts) if texts else "no consent text recorded yet") + "\n")
 
 
 def _text(value) -> str:

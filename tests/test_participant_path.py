@@ -231,3 +231,23 @@ def test_started_counts_people_who_saw_the_first_image(engine):
     summary = survey.open_summary(engine)
     assert (summary.consented, summary.started, summary.completed) == (2, 1, 0)
     assert just_consented != saw_image
+
+
+def test_the_exports_carry_the_consent_version_its_text_the_ignored_clicks_and_the_paused_time(engine):
+    import csv
+    import io
+
+    from study import survey_export
+
+    token = agree(engine, consent_page(engine))
+    to_first_image(engine, token)
+    survey.submit_answer(engine, token, 1, 1)
+    survey.submit_answer(engine, token, 1, 0)  # a second window: ignored, kept
+    set_id = survey.open_summary(engine).id
+    people = list(csv.DictReader(io.StringIO(survey_export.participants_csv(engine, set_id))))
+    digest = survey.consent_digest(survey.DEFAULT_CONSENT)
+    assert [(p["consent_hash"], p["ignored_clicks"], p["saw_first_image"]) for p in people] == [(digest, "1", "1")]
+    notes = survey_export.participants_dictionary(engine, set_id)
+    assert f"--- consent text {digest} ---" in notes and survey.DEFAULT_CONSENT in notes
+    answers = list(csv.DictReader(io.StringIO(survey.answers_csv(engine, set_id))))
+    assert [a["paused_ms"] for a in answers] == ["0"]
