@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from study import data_cache
-from study.data_sources import RawImage, Tally, iter_images
+from study.data_sources import RawImage, Tally, iter_images, resolve_source
 from study.errors import DatasetError
 
 LABELS = ("REAL", "FAKE")  # index = label value
@@ -277,7 +277,7 @@ def _default_cache_dir(cache_dir: Path | None) -> Path:
 
 
 def _resolve(source: str | Path) -> Path:
-    return Path(source).expanduser().resolve()
+    return resolve_source(source)  # odd paths (loops, ~nobody, NUL) become DatasetError
 
 
 def _from_cache(path: Path, cache_dir: Path, fingerprint: str) -> Dataset | None:

@@ -7,7 +7,9 @@ study/data.py. Ids are `split/LABEL/name` (lower-case split, upper-case label,
 """
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tarfile
 import zipfile
 import zlib
@@ -150,15 +152,99 @@ def _read_file(path: Path) -> bytes:
 def walk_layout_files(root: Path) -> Iterator[tuple[str, Path | None]]:
     """(relative path, full path) of files at most four levels deep (one optional wrapper
     folder + split/label/name), sorted so that a folder always reads in the same order;
-    each folder comes first as (relative path, None)."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel = Path(dirpath).relative_to(root)
-        depth = len(rel.parts)
-        if depth:
-            yield rel.as_posix(), None
-        dirnames[:] = sorted(d for d in dirnames if depth < 3)
-        for name in sorted(filenames):
-            yield (rel / name).as_posix(), Path(dirpath) / name
+    each folder comes first as (relative path, None). Folders reached through a symlink
+    are not entered (as os.walk). An image or archive name that is not a regular file
+    (a named pipe, a socket, a device, a broken link or a link loop) raises DatasetError
+    before anyone opens it: opening a named pipe waits forever."""
+    yield from _walk(root, ())
+
+
+def _walk(folder: Path, rel: tuple[str, ...]) -> Iterator[tuple[str, Path | None]]:
+    if rel:
+        yield "/".join(rel), None
+    try:
+        with os.scandir(folder) as entries:
+            listed = sorted(entries, key=lambda entry: entry.name)
+    except OSError as err:
+        raise DatasetError(f"cannot list folder {folder}: {err.strerror or err}") from None
+    subfolders = []
+    for entry in listed:
+        if _entry_is_dir(entry):
+            if len(rel) < 3 and not entry.is_symlink():
+                subfolders.append(entry)
+            continue
+        full = Path(entry.path)
+        # is_file() needs no system call for a plain file (the directory says its type);
+        # hidden names are never opened, so whatever they are may stay.
+        if (not entry.is_file() and not entry.name.startswith(".")
+                and (is_image_name(entry.name) or is_archive(full))):
+            _refuse_special(full)
+        yield "/".join((*rel, entry.name)), full
+    for entry in subfolders:
+        yield from _walk(Path(entry.path), (*rel, entry.name))
+
+
+def _entry_is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a link we may not follow: it is looked at as a file, and reported there
+        return False
+
+
+SPECIAL_KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+                 (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def _special_kind(mode: int) -> str | None:
+    return next((name for test, name in SPECIAL_KINDS if test(mode)), None)
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    """os.stat(path) (following links), or None when nothing is there; any other
+    failure (permission denied, a link loop, ...) is a DatasetError that says which."""
+    try:
+        return os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise DatasetError(f"{path}: a symbolic link on the way loops back on itself; point at the real file or folder") from None
+        reason = "permission denied" if isinstance(err, PermissionError) else (err.strerror or str(err))
+        raise DatasetError(f"cannot read {path}: {reason}") from None
+
+
+def _refuse_special(path: Path) -> None:
+    """DatasetError for something in a dataset folder with a data file's name that is no file."""
+    found = _stat(path)
+    if found is None:
+        raise DatasetError(f"{path} is a broken symbolic link; remove it or restore what it points to")
+    kind = _special_kind(found.st_mode) or "not a regular file"
+    raise DatasetError(f"{path} is {kind}, not a file: remove it from the dataset folder (it is never opened)")
+
+
+def resolve_source(source: str | os.PathLike) -> Path:
+    """The absolute path of a dataset source a person typed, `~` expanded and links
+    resolved; every way the text itself can fail (a NUL byte, `~user` for no such user,
+    a symlink loop) is a DatasetError, never RuntimeError or ValueError. What the
+    path then is (missing, unreadable, a named pipe) describe_kind says."""
+    text = os.fspath(source)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if "\0" in text:
+        raise DatasetError(f"dataset path {text!r} contains a NUL byte; type the path again")
+    if not text.strip():
+        raise DatasetError("no dataset path given; expected a CIFAKE folder, zip, tar.gz, or a folder of those")
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # Path.expanduser's way of saying the user does not exist
+        user = text[1:].split("/", 1)[0]
+        raise DatasetError(f"cannot expand {text!r}: there is no user {user!r} on this machine") from None
+    try:
+        return path.resolve()
+    except RuntimeError:  # Python 3.11's way of saying "Symlink loop"
+        raise DatasetError(f"{path}: a symbolic link on the way loops back on itself; point at the real file or folder") from None
+    except OSError as err:  # newer Pythons raise ELOOP as OSError
+        raise DatasetError(f"cannot resolve {path}: {err.strerror or err}") from None
 
 
 def _iter_zip(path: Path, tally: Tally) -> Iterator[RawImage]:
@@ -222,10 +308,18 @@ def folder_archives(folder: Path) -> list[Path]:
 
 
 def describe_kind(source: Path) -> str:
-    """'folder', 'archives' (a folder of archives) or 'archive'; raises for anything else."""
-    if not source.exists():
+    """'folder', 'archives' (a folder of archives) or 'archive'; raises for anything else,
+    without opening it: a named pipe called pipe.tar would otherwise be read forever."""
+    found = _stat(source)
+    if found is None:
         raise DatasetError(f"dataset source {source} does not exist; expected a CIFAKE folder, zip, tar.gz, or a folder of those")
-    if source.is_dir():
+    special = _special_kind(found.st_mode)
+    if special:
+        raise DatasetError(f"dataset source {source} is {special}, not a file or folder; "
+                           "expected a CIFAKE folder, zip, tar.gz, or a folder of those")
+    if not os.access(source, os.R_OK | (os.X_OK if stat.S_ISDIR(found.st_mode) else 0)):
+        raise DatasetError(f"cannot read {source}: permission denied")
+    if stat.S_ISDIR(found.st_mode):
         if _has_layout(source) or not folder_archives(source):
             return "folder"
         return "archives"

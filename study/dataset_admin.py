@@ -17,8 +17,9 @@ def prepare(engine: Engine, source: str | Path, progress: Callable[[int, int], N
     """Decode (or read from the cache) a CIFAKE source and make it the app's dataset."""
     from db.datasets import record_prepared, set_setting
     from study.data import load_dataset
+    from study.data_sources import resolve_source
 
-    path = Path(source).expanduser().resolve()
+    path = resolve_source(source)
     dataset = load_dataset(path, progress=progress, use_cache=use_cache)
     report = dataset.report
     record_prepared(engine, dataset.fingerprint, str(path), len(dataset), report["cache_path"], report)

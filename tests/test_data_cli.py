@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from cifake_folders import make_kaggle_folder
@@ -93,6 +94,89 @@ def test_a_folder_without_real_fake_exits_2_with_one_line(tmp_path):
 def test_a_missing_path_exits_2_with_one_line(tmp_path):
     result = study(tmp_path, "data", "prepare", str(tmp_path / "nowhere"), "--json")
     assert result.returncode == 2 and "does not exist" in one_line(result.stderr)
+
+
+# --- odd paths: one `error:` line and exit 2, never a traceback or a hang -----------------
+
+def refused(result: subprocess.CompletedProcess, *words: str) -> str:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    line = one_line(result.stderr)
+    assert line.startswith("error: ")
+    for word in words:
+        assert word in line, line
+    return line
+
+
+def test_a_symlink_loop_is_one_line(tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    refused(study(tmp_path, "data", "prepare", str(loop)), str(loop), "loops")
+    refused(study(tmp_path, "data", "prepare", str(loop / "cifake.zip")), "loops")
+
+
+def test_a_home_folder_of_no_such_user_is_one_line(tmp_path):
+    refused(study(tmp_path, "data", "prepare", "~nosuchuser-7c1f/cifake"), "no user 'nosuchuser-7c1f'")
+
+
+def test_a_nul_byte_in_the_path_is_one_line(tmp_path, monkeypatch, capsys):
+    """A command line cannot carry NUL, so the same handler runs in this process."""
+    from study import cli
+
+    monkeypatch.setenv("STUDY_HOME", str(tmp_path / "home"))
+    assert cli.main(["data", "prepare", str(tmp_path / "cif\0ake")]) == 2
+    assert "NUL byte" in one_line(capsys.readouterr().err)
+
+
+@pytest.mark.timeout(30)
+def test_a_named_pipe_called_tar_is_refused_without_being_opened(tmp_path):
+    pipe = tmp_path / "pipe.tar"
+    os.mkfifo(pipe)
+    refused(study(tmp_path, "data", "prepare", str(pipe)), "named pipe")
+
+
+@pytest.mark.timeout(30)
+def test_a_named_pipe_among_the_archives_is_refused_without_being_opened(tmp_path):
+    archives = tmp_path / "archives"
+    archives.mkdir()
+    os.mkfifo(archives / "x.zip")
+    refused(study(tmp_path, "data", "prepare", str(archives)), "x.zip", "named pipe")
+
+
+@pytest.mark.timeout(30)
+def test_a_named_pipe_among_the_images_is_refused_without_being_opened(tmp_path):
+    source = make_kaggle_folder(tmp_path / "cifake", per_class=2)
+    os.mkfifo(source / "train" / "REAL" / "9.jpg")
+    refused(study(tmp_path, "data", "prepare", str(source)), "9.jpg", "named pipe")
+
+
+@pytest.mark.timeout(60)
+def test_status_of_a_prepared_source_replaced_by_a_named_pipe_does_not_hang(tmp_path):
+    import tarfile
+
+    folder = make_kaggle_folder(tmp_path / "cifake", per_class=2)
+    archive = tmp_path / "cifake.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(folder, arcname=".")
+    assert study(tmp_path, "data", "prepare", str(archive)).returncode == 0
+    archive.unlink()
+    os.mkfifo(archive)
+    status = study(tmp_path, "data", "status", "--json")
+    assert status.returncode == 0, status.stderr
+    state = json.loads(status.stdout)
+    assert state["prepared"] is False and "named pipe" in state["message"]
+
+
+def test_a_path_behind_a_folder_we_may_not_enter_is_one_line(tmp_path):
+    locked = tmp_path / "locked"
+    make_kaggle_folder(locked / "cifake", per_class=1)
+    locked.chmod(0)
+    try:
+        if os.access(locked, os.X_OK):  # os.geteuid() == 0, as in CI: root may enter any folder
+            pytest.skip("running as root (CAP_DAC_OVERRIDE): permission denied cannot happen")
+        refused(study(tmp_path, "data", "prepare", str(locked / "cifake")), "permission denied")
+    finally:
+        locked.chmod(0o700)
 
 
 def test_bad_arguments_exit_2_with_one_line(tmp_path):

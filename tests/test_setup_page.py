@@ -1,8 +1,11 @@
 """The researcher's Setup page: prepares CIFAKE from a path on the server and
 says clearly what went wrong with a bad one."""
+import os
+import tarfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -50,3 +53,48 @@ def test_a_wrong_folder_gives_one_clear_message_and_changes_nothing(monkeypatch,
     assert not at.exception
     assert len(at.error) == 1 and "REAL" in at.error[0].value
     assert any("demo pool" in w.value for w in at.warning)
+
+
+def _odd_paths(tmp_path: Path) -> dict[str, tuple[str, str]]:
+    """name -> (what the researcher types, what the message must say)."""
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    pipe = tmp_path / "pipe.tar"
+    os.mkfifo(pipe)
+    folder = make_kaggle_folder(tmp_path / "cifake", per_class=1)
+    os.mkfifo(folder / "x.zip")
+    return {
+        "symlink loop": (str(loop), "loops"),
+        "no such user": ("~nosuchuser-7c1f/cifake", "no user 'nosuchuser-7c1f'"),
+        "NUL byte": (str(tmp_path / "cif\0ake"), "NUL byte"),
+        "named pipe": (str(pipe), "named pipe"),
+        "named pipe inside": (str(folder), "x.zip is a named pipe"),
+    }
+
+
+@pytest.mark.timeout(120)
+def test_odd_paths_give_one_clear_message_and_change_nothing(monkeypatch, tmp_path):
+    at = logged_in_setup(monkeypatch)
+    for name, (typed, says) in _odd_paths(tmp_path).items():
+        at.text_input[0].input(typed)
+        at.button[0].click().run()
+        assert not at.exception, name
+        assert len(at.error) == 1 and says in at.error[0].value, (name, [e.value for e in at.error])
+        assert any("demo pool" in w.value for w in at.warning), name
+
+
+@pytest.mark.timeout(60)
+def test_a_prepared_archive_replaced_by_a_named_pipe_does_not_hang_the_page(monkeypatch, tmp_path):
+    folder = make_kaggle_folder(tmp_path / "cifake", per_class=1)
+    archive = tmp_path / "cifake.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(folder, arcname=".")
+    at = logged_in_setup(monkeypatch)
+    at.text_input[0].input(str(archive))
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    archive.unlink()
+    os.mkfifo(archive)
+    at.run()
+    assert not at.exception
+    assert any("cannot be read" in w.value and "named pipe" in w.value for w in at.warning)

@@ -57,9 +57,10 @@ def _summary_lines(report: dict) -> list[str]:
 
 
 def prepare_command(args) -> int:
+    from study.data_sources import resolve_source
     from study.dataset_admin import prepare
 
-    source = Path(args.source).expanduser().resolve()
+    source = resolve_source(args.source)
     bars = []  # made on the first progress call, so an early error prints only its one line
 
     def progress(done: int, total: int) -> None:
