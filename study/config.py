@@ -45,7 +45,9 @@ def get_settings() -> Settings:
     return Settings(
         home=home,
         database_url=url,
-        cifake_root=Path(root).expanduser().resolve() if root else None,
+        # Kept as typed: resolving here would let a bad CIFAKE_ROOT (a symlink loop,
+        # ~nosuchuser) crash every page; the data layer resolves it with a clear error.
+        cifake_root=Path(root) if root else None,
         trusted_proxies=os.environ.get("TRUSTED_PROXIES") or DEFAULT_TRUSTED_PROXIES,
     )
 

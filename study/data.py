@@ -335,8 +335,8 @@ def configured_source(engine=None) -> tuple[str | None, str]:
     from study.config import get_settings
 
     settings = get_settings()
-    if settings.cifake_root is not None:
-        return str(settings.cifake_root), "CIFAKE_ROOT"
+    if settings.cifake_root is not None:  # a bad value is a DatasetError here, not a crash in get_settings
+        return str(resolve_source(settings.cifake_root)), "CIFAKE_ROOT"
     if engine is None:
         from db import open_database
 

@@ -119,6 +119,14 @@ def test_a_home_folder_of_no_such_user_is_one_line(tmp_path):
     refused(study(tmp_path, "data", "prepare", "~nosuchuser-7c1f/cifake"), "no user 'nosuchuser-7c1f'")
 
 
+def test_an_odd_cifake_root_or_train_data_is_one_line(tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    refused(study(tmp_path, "data", "status", CIFAKE_ROOT=str(loop)), "loops")
+    refused(study(tmp_path, "data", "status", CIFAKE_ROOT="~nosuchuser-7c1f/x"), "no user")
+    refused(study(tmp_path, "train", "--model", "lenet", "--data", "~nosuchuser-7c1f/x"), "no user")
+
+
 def test_a_nul_byte_in_the_path_is_one_line(tmp_path, monkeypatch, capsys):
     """A command line cannot carry NUL, so the same handler runs in this process."""
     from study import cli

@@ -76,8 +76,9 @@ def load_data(source: str | None):
 
         return demo_pool()
     from study.data import load_dataset
+    from study.data_sources import resolve_source
 
-    if not Path(source).expanduser().exists():
+    if not resolve_source(source).exists():
         raise StudyError(f"dataset source {source} does not exist; expected a CIFAKE folder/zip/tar.gz or `demo`")
     return load_dataset(source)
 
