@@ -6,10 +6,10 @@ beside the paper's statements. Reports written headless by
 import pandas as pd
 import streamlit as st
 
-from models.registry import list_models
+from models.zoo import list_models
 from study import jobs
 from study.errors import StudyError
-from study.reproduce import Plan, trainings_planned
+from study.experiments.plan import Plan, trainings_planned
 from ui.auth import require_researcher
 from ui.jobs import data_select, job_card
 from ui.reports import draw_report, report_picker

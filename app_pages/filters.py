@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from db.runs import get_run
-from models.registry import list_models
-from study import filters, jobs, paper
-from study.active import active_dataset
-from study.demo import DEMO_NOTE
+from study.ml.runs import get_run
+from models.zoo import list_models
+from study import jobs, paper
+from study.data import filters
+from study.data.active import active_dataset
+from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
 from ui.auth import require_researcher
 from ui.jobs import data_select

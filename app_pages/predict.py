@@ -11,12 +11,14 @@ import numpy as np
 import streamlit as st
 
 from models.explain import METHODS
-from study import analysis, analysis_models, live, survey
-from study.active import active_dataset
-from study.analysis_images import per_image
-from study.demo import DEMO_NOTE
+from study import analysis, survey
+from study.analysis import humans_vs_models as analysis_models
+from study.ml import live
+from study.data.active import active_dataset
+from study.analysis.images import per_image
+from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
-from study.uploads import UPLOAD_TYPES, decode_image
+from study.data.uploads import UPLOAD_TYPES, decode_image
 from ui.auth import require_researcher
 from ui.resources import engine as study_engine
 

@@ -11,13 +11,17 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from study import analysis, analysis_models, survey, survey_export
-from study.analysis_images import thumbnail_data_uri
-from study.analysis_scores import SDT_CORRECTION
+from study import analysis, survey
+from study.analysis import humans_vs_models as analysis_models
+from study.analysis import export as participants_export
+from study.database import database_bytes
+from study.survey import export as survey_export
+from study.analysis.images import thumbnail_data_uri
+from study.analysis.scores import SDT_CORRECTION
 from study.config import get_settings
-from study.demo import DEMO_NOTE
+from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
-from study.live import LiveLink
+from study.ml.live import LiveLink
 from ui.auth import require_researcher
 from ui.links import live_prediction_link
 from ui.resources import engine as study_engine
@@ -323,10 +327,10 @@ st.subheader("Export")
 e1, e2, e3 = st.columns(3)
 e1.download_button("Answers (CSV, one row per answer)", lambda: survey_export.answers_csv(engine, set_id),
                    file_name=f"survey-set-{set_id}-answers.csv", mime="text/csv", on_click="ignore")
-e2.download_button("Participants (CSV)", lambda: survey_export.participants_csv(engine, set_id),
+e2.download_button("Participants (CSV)", lambda: participants_export.participants_csv(engine, set_id),
                    file_name=f"survey-set-{set_id}-participants.csv", mime="text/csv", on_click="ignore")
 if database_url.startswith("sqlite"):
-    e3.download_button("Database (SQLite file)", lambda: survey_export.database_bytes(database_url),
+    e3.download_button("Database (SQLite file)", lambda: database_bytes(database_url),
                        file_name="study.db", mime="application/vnd.sqlite3", on_click="ignore")
 else:
     e3.caption("The database is PostgreSQL: copy it with `pg_dump` (e.g. `pg_dump --format=custom "

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from study import dataset_admin
+from study.data import admin as dataset_admin
 from study.errors import StudyError
 from ui.auth import require_researcher
 from ui.resources import engine

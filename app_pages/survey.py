@@ -7,8 +7,9 @@ id (CIFAKE's file names give the label away). Images go out as the PNG bytes the
 flow made, never re-encoded (st.image would make a JPEG of them by default)."""
 import streamlit as st
 
-from study import survey, survey_flow
-from study.demo import DEMO_NOTE
+from study import survey
+from study.survey import flow as survey_flow
+from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
 from ui import participant_memory
 from ui.resources import engine as study_engine

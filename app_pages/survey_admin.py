@@ -3,8 +3,8 @@ edit the consent text, download the answers. Logic in study/survey_sets.py."""
 import streamlit as st
 
 from study import survey
-from study.active import active_dataset
-from study.demo import DEMO_NOTE
+from study.data.active import active_dataset
+from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
 from ui.auth import require_researcher
 from ui.resources import engine as study_engine

@@ -6,11 +6,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from db.runs import list_runs
-from models.registry import list_models
-from study import filters, jobs
+from study.ml.runs import list_runs
+from models.zoo import list_models
+from study import jobs
+from study.data import filters
 from study.errors import StudyError
-from study.live import LiveLink
+from study.ml.live import LiveLink
 from ui.auth import require_researcher
 from ui.jobs import data_select, job_card
 from ui.links import live_prediction_link

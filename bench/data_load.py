@@ -34,7 +34,7 @@ def timed(load, source, cache_dir, **kwargs):
 
 
 def main() -> None:
-    from study.data import default_workers, load_dataset
+    from study.data.datasets import default_workers, load_dataset
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("archive", nargs="?", type=Path, default=DEFAULT)

@@ -27,7 +27,7 @@ import torch  # noqa: E402
 
 from models.explain import explain  # noqa: E402
 from models.predict import predict_proba  # noqa: E402
-from models.registry import create_model  # noqa: E402
+from models.zoo import create_model  # noqa: E402
 
 DEFAULT_MODELS = ["logreg", "lenet", "lenet2", "cnn_nopool", "cnn", "resnet50", "efficientnet_b0",
                   "densenet121", "vgg16", "vit_base_patch16_224"]

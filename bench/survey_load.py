@@ -74,7 +74,8 @@ def worker(url: str, names: list[str], write_queue: bool = True) -> None:
     """An app process: warm up, say ready, wait for go, run, print one JSON line."""
     import db.engine
     from db import open_database
-    from study import active, survey
+    from study import survey
+    from study.data import active
 
     db.engine.SQLITE_WRITE_QUEUE = write_queue
 
@@ -119,7 +120,8 @@ def run_level(url: str, n: int, processes: int, write_queue: bool = True) -> dic
     from db import open_database
     from db.engine import dispose
     from db.schema import Answer, Participant
-    from study import active, survey
+    from study import survey
+    from study.data import active
 
     engine = open_database(url)
     set_id = survey.create_set(
@@ -188,7 +190,7 @@ def main() -> int:
     sys.path.insert(0, str(REPO / "tests"))
     import pg  # tests/pg.py: the throwaway PostgreSQL cluster
 
-    from study import active
+    from study.data import active
 
     active.dataset_by_source("demo")
     results: dict[str, dict] = {}

@@ -24,10 +24,10 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from models.predict import prepare_batch, to_tensor_nchw  # noqa: E402
-from models.registry import create_model  # noqa: E402
-from study.data import make_dataset  # noqa: E402
-from study.devices import pick_device  # noqa: E402
-from study.training import TrainConfig, train  # noqa: E402
+from models.zoo import create_model  # noqa: E402
+from study.data.datasets import make_dataset  # noqa: E402
+from study.ml.devices import pick_device  # noqa: E402
+from study.ml.training import TrainConfig, train  # noqa: E402
 
 BATCH = 100  # the paper's batch size
 

@@ -13,7 +13,8 @@ import timm
 import torch
 from torch import nn
 
-from models.registry import CheckpointError, ModelError, ModelSpec, create_model
+from models.registry import CheckpointError, ModelError, ModelSpec
+from models.zoo import create_model
 
 CHECKPOINT_VERSION = 1
 CLASSES = {0: "REAL", 1: "FAKE"}

@@ -1,5 +1,6 @@
-"""The model zoo's one door, in the style of timm: each architecture is a small
-function under @register_model, and create_model(name, **cfg) builds it.
+"""The zoo's registry, a leaf (as timm's _registry): ModelSpec, the ModelError
+family and @register_model, which files each architecture's small builder
+function under its name. models/zoo.py is the door that builds them.
 
 Unlike timm, every entry also declares what the rest of the study needs to use
 it without knowing the architecture: input size, normalisation, Grad-CAM target
@@ -8,7 +9,7 @@ study/, so it raises its own ModelError family; study/ turns them into
 StudyError for the command line and the pages."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 from torch import nn
@@ -81,39 +82,9 @@ def register_model(spec: ModelSpec, resolve: Callable[[ModelSpec, dict], ModelSp
     return wrap
 
 
-def _ensure_loaded() -> None:
-    # Importing the entry modules registers them; done lazily so that importing
-    # the registry alone stays cheap and free of import cycles.
-    from models import backbones, paper_cnns  # noqa: F401
+def registered(name: str) -> _Entry | None:
+    return _REGISTRY.get(name)
 
 
-def list_models() -> list[str]:
-    """The paper's from-scratch models first, then the backbones."""
-    _ensure_loaded()
-    return sorted(_REGISTRY, key=lambda name: _REGISTRY[name].spec.family != "paper")
-
-
-def _entry(name: str) -> _Entry:
-    _ensure_loaded()
-    if name not in _REGISTRY:
-        raise UnknownModelError(f"unknown model {name!r}; valid models: {', '.join(list_models())}")
-    return _REGISTRY[name]
-
-
-def get_spec(name: str, **cfg) -> ModelSpec:
-    """The spec that create_model(name, **cfg) would attach, without building."""
-    entry = _entry(name)
-    spec = entry.resolve(entry.spec, cfg) if entry.resolve else entry.spec
-    return replace(spec, cfg=dict(cfg))
-
-
-def create_model(name: str, **cfg) -> nn.Module:
-    """Build a model; its resolved ModelSpec is attached as model.spec."""
-    entry = _entry(name)
-    spec = get_spec(name, **cfg)
-    try:
-        model = entry.builder(**cfg)
-    except TypeError as err:  # an option this entry does not take
-        raise ModelError(f"model {name!r}: {err}") from err
-    model.spec = spec
-    return model
+def registered_names() -> list[str]:
+    return list(_REGISTRY)

@@ -71,7 +71,7 @@ def jobs_dir() -> Path:
 
 def resolve_device(requested: str | None) -> str:
     """The queue a job joins: 'auto' becomes the device it would train on."""
-    from study.devices import pick_device
+    from study.ml.devices import pick_device
 
     device = pick_device(requested or "auto")
     if device.type == "cuda":
@@ -202,12 +202,12 @@ def source_splits(source: str) -> frozenset[str] | None:
     (the cache of its current content, the one a job would load). None when the
     source is not prepared: a job decodes it first and checks then. A source
     that cannot be read raises DatasetError."""
-    from study.active import DEMO_SOURCE
+    from study.data.active import DEMO_SOURCE
 
     if source == DEMO_SOURCE:
         return frozenset(("train", "test"))
-    from study.data import _default_cache_dir
-    from study.data_cache import CACHE_VERSION, cache_paths, source_fingerprint
+    from study.data.datasets import _default_cache_dir
+    from study.data.cache import CACHE_VERSION, cache_paths, source_fingerprint
 
     fingerprint = source_fingerprint(source)  # file names and sizes (a folder) or bytes (an archive)
     npz_path, report_path = cache_paths(_default_cache_dir(None), fingerprint)
@@ -261,8 +261,8 @@ def data_choices(kind: str, engine=None) -> tuple[list[str], list[str]]:
     """The dataset sources a form may offer for a job of this kind: the demo pool
     and the configured CIFAKE, each only where it has what the job needs; and one
     line per source left out, saying why."""
-    from study.active import DEMO_SOURCE
-    from study.data import configured_source
+    from study.data.active import DEMO_SOURCE
+    from study.data.datasets import configured_source
 
     cifake, _where = configured_source(engine or study_engine())
     offered, left_out = [], []
@@ -310,7 +310,7 @@ def submit(params: dict, *, kind: str = "train", label: str | None = None, engin
 
 def _configured(engine) -> str | None:
     """The source a job without --data trains on (the CLI's default)."""
-    from study.data import configured_source
+    from study.data.datasets import configured_source
 
     return configured_source(engine)[0]
 
@@ -374,7 +374,7 @@ def progress(job: dict, engine=None) -> dict:
 
 
 def experiment_progress(job: dict) -> dict:
-    from study.reproduce_progress import fraction, read_progress
+    from study.experiments.progress import fraction, read_progress
 
     state = read_progress(experiment_dir(job["id"]))
     if not state:
@@ -548,15 +548,14 @@ def _finalize_experiment(engine, job: dict, returncode: int | None) -> str:
 def evaluate_unfiltered(run: dict) -> dict:
     """The paper's Table 4: a model trained on filtered images, tested on the
     ORIGINAL (unfiltered) test images."""
-    from study.active import dataset_by_source
-    from study.commands.train import load_data
-    from study.evaluation import evaluate_model, open_checkpoint
+    from study.data.active import load_source
+    from study.ml.evaluation import evaluate_model, open_checkpoint
 
     model, spec, _meta = open_checkpoint(run["checkpoint_path"])
     if spec.in_chans != 3:
         return {"skipped": f"the model takes {spec.in_chans} channel(s); the original images have 3"}
     source = (run.get("config") or {}).get("data")
-    dataset = dataset_by_source(source) if source == "demo" else load_data(source)
+    dataset = load_source(source)
     return evaluate_model(model, dataset, "test", spec=spec, image_filter=None)
 
 

@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from study import analysis_images, analysis_models, analysis_scores
+from study.analysis import images as analysis_images
+from study.analysis import humans_vs_models as analysis_models
+from study.analysis import scores as analysis_scores
 from study.analysis import Filters, mark_participants
 
 

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 import db.survey as q
 from db import open_database
 from study import analysis, survey
-from study.active import dataset_by_source
+from study.data.active import dataset_by_source
 from study.config import ensure_home
-from study.simulate import remove_simulated, simulate
+from study.survey.simulate import remove_simulated, simulate
 
 
 def engine():

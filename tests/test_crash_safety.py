@@ -139,7 +139,8 @@ def _assert_every_acknowledged_answer_is_stored_once(engine, acks: list[dict]) -
 def test_a_killed_app_process_loses_no_answer_and_everybody_resumes_where_they_were(backend):
     from db import open_database
     from db.engine import dispose
-    from study import active, survey
+    from study import survey
+    from study.data import active
     from study.config import get_settings
 
     url = get_settings().database_url
@@ -201,7 +202,7 @@ def test_a_killed_app_process_loses_no_answer_and_everybody_resumes_where_they_w
 
 import re  # noqa: E402
 
-from study.survey_flow import INSTRUCTIONS_GUARD_MS, NEW_IMAGE_GUARD_MS, QUESTIONS_GUARD_MS  # noqa: E402
+from study.survey.flow import INSTRUCTIONS_GUARD_MS, NEW_IMAGE_GUARD_MS, QUESTIONS_GUARD_MS  # noqa: E402
 
 WIRE_PARTICIPANTS = 4
 WIRE_SIZE = 6  # short surveys: each click is a whole page run, and CI time counts
@@ -271,7 +272,8 @@ def _stored_by_token(engine, tokens: dict) -> dict[int, dict[int, int]]:
 def test_a_killed_streamlit_server_loses_no_answer_and_the_page_resumes_after_restart(backend, tmp_path):
     from db import open_database
     from db.engine import dispose
-    from study import active, survey
+    from study import survey
+    from study.data import active
     from study.config import get_settings
     from streamlit_wire import Session, make_server
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from study import data as data_module
-from study.data import LABELS, cached_dataset, decode_chunk, load_dataset, source_fingerprint
-from study.demo import DEMO_NOTE, demo_pool
+from study.data import datasets as data_module
+from study.data.datasets import LABELS, cached_dataset, decode_chunk, load_dataset, source_fingerprint
+from study.data.demo import DEMO_NOTE, demo_pool
 from study.errors import DatasetError, StudyError
 
 # STUDY_HOME is a fresh tmp folder for every test: tests/conftest.py's `study_home`.

@@ -78,7 +78,7 @@ def test_a_running_experiment_shows_progress_and_cancels(study_home):
 
 
 def test_reports_are_drawn_beside_the_paper(study_home):
-    from study.reports import reports_root
+    from study.experiments.reports import reports_root
 
     # A headless run, as a researcher would start it from a terminal.
     assert main(["reproduce", "--table", "sweeps", "--quick", "--data", "demo", "--epochs", "1",

@@ -12,8 +12,9 @@ from PIL import Image
 from models import explain as cam
 from models.checkpoint import save_checkpoint
 from models.predict import predict_proba
-from models.registry import ModelError, create_model, list_models
-from study import live
+from models.registry import ModelError
+from models.zoo import create_model, list_models
+from study.ml import live
 from study.cli import main
 
 # Backbones at the smallest enlargement that still gives a 4x4 map (fast on a CPU).

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from study import filters
+from study.data import filters
 from study.errors import StudyError
 
 
@@ -110,8 +110,8 @@ def test_unknown_filter_and_bad_input_name_what_was_expected():
         filters.apply("median", noisy().astype(np.float32))
 
 
-def test_training_hook_uses_these_filters():
-    from study.training import apply_filter
-
-    out = apply_filter("srm", solid((5, 5, 5)))
+def test_none_or_an_empty_name_leaves_the_images_alone_and_a_named_filter_applies():
+    images = solid((5, 5, 5))
+    assert filters.apply(None, images) is images and filters.apply("", images) is images
+    out = filters.apply("srm", solid((5, 5, 5)))
     assert out.shape[-1] == 1 and np.all(out == filters.SRM_ZERO)

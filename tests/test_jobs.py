@@ -147,7 +147,7 @@ def test_an_experiment_job_needs_a_known_table_and_a_double_click_queues_one(eng
 
 
 def test_an_experiment_runs_to_a_report_and_a_long_one_cancels(engine):
-    from study.reproduce_progress import read_progress
+    from study.experiments.progress import read_progress
 
     done_id = jobs.submit(QUICK_AUGMENT, kind="experiment", engine=engine)
     long_id = jobs.submit({**QUICK_AUGMENT, "epochs": 200, "max_train": 1000}, kind="experiment", engine=engine)
@@ -183,7 +183,7 @@ def test_an_experiment_whose_data_went_missing_fails_with_its_reason(engine, tmp
 
 
 def test_a_job_whose_data_lacks_a_split_it_needs_is_refused_before_it_is_queued(engine, tmp_path):
-    from study.dataset_admin import prepare
+    from study.data.admin import prepare
 
     test_only = make_kaggle_folder(tmp_path / "test-pack")
     shutil.rmtree(test_only / "train")

@@ -55,7 +55,7 @@ def test_a_finished_run_opens_in_live_predictions_in_the_same_tab(finished_run):
 def test_a_results_row_opens_its_image_in_live_predictions_in_the_same_tab(finished_run):
     engine, _ = finished_run
     from study import analysis, survey
-    from study.simulate import simulate
+    from study.survey.simulate import simulate
 
     survey_set = survey.ensure_open_set(engine)
     simulate(engine, participants=3, seed=1)

@@ -12,8 +12,8 @@ import torch
 from models import backbones
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.predict import predict_proba
-from models.registry import (CheckpointError, ModelError, UnknownModelError, WeightsUnavailableError,
-                             create_model, get_spec, list_models)
+from models.registry import CheckpointError, ModelError, UnknownModelError, WeightsUnavailableError
+from models.zoo import create_model, get_spec, list_models
 
 PAPER = ["logreg", "lenet", "lenet2", "cnn_nopool", "cnn"]
 # Small inputs keep the CPU tests quick; the Grad-CAM resolution at the

@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 import db.survey as q
 from db import open_database
 from db.schema import Answer, ConsentText, IgnoredClick, Participant, utcnow
-from study import active, survey, survey_flow
+from study import survey
+from study.data import active
+from study.survey import flow as survey_flow
 from study.config import get_settings
 from study.errors import StudyError
 
@@ -237,17 +239,17 @@ def test_the_exports_carry_the_consent_version_its_text_the_ignored_clicks_and_t
     import csv
     import io
 
-    from study import survey_export
+    from study.analysis import export as participants_export
 
     token = agree(engine, consent_page(engine))
     to_first_image(engine, token)
     survey.submit_answer(engine, token, 1, 1)
     survey.submit_answer(engine, token, 1, 0)  # a second window: ignored, kept
     set_id = survey.open_summary(engine).id
-    people = list(csv.DictReader(io.StringIO(survey_export.participants_csv(engine, set_id))))
+    people = list(csv.DictReader(io.StringIO(participants_export.participants_csv(engine, set_id))))
     digest = survey.consent_digest(survey.DEFAULT_CONSENT)
     assert [(p["consent_hash"], p["ignored_clicks"], p["saw_first_image"]) for p in people] == [(digest, "1", "1")]
-    notes = survey_export.participants_dictionary(engine, set_id)
+    notes = participants_export.participants_dictionary(engine, set_id)
     assert f"--- consent text {digest} ---" in notes and survey.DEFAULT_CONSENT in notes
     answers = list(csv.DictReader(io.StringIO(survey.answers_csv(engine, set_id))))
     assert [a["paused_ms"] for a in answers] == ["0"]

@@ -29,7 +29,7 @@ def finished_run():
     from db import open_database
     from db.runs import create_run, finish_run
     from models.checkpoint import save_checkpoint
-    from models.registry import create_model
+    from models.zoo import create_model
     from study.config import ensure_home, get_settings
 
     settings = ensure_home()
@@ -101,7 +101,7 @@ def test_a_dataset_image_shows_right_or_wrong_and_every_method(finished_run):
 def test_a_survey_image_shows_what_the_humans_said(finished_run):
     engine, _ = finished_run
     from study import survey
-    from study.simulate import simulate
+    from study.survey.simulate import simulate
 
     survey_set = survey.ensure_open_set(engine)
     simulate(engine, participants=6, seed=1)
@@ -116,7 +116,7 @@ def test_a_survey_image_shows_what_the_humans_said(finished_run):
 
 
 def test_a_dataset_id_in_the_url_opens_that_image(finished_run):
-    from study.demo import demo_pool
+    from study.data.demo import demo_pool
 
     image_id = str(demo_pool().ids[3])
     at = page({"id": image_id})

@@ -10,11 +10,12 @@ import pytest
 from cifake_folders import make_kaggle_folder
 from study import paper
 from study.cli import main
-from study.demo import demo_pool
+from study.data.demo import demo_pool
 from study.errors import StudyError
-from study.reproduce import Plan, reproduce
-from study.reproduce_progress import ExperimentCancelled, read_progress
-from study.reproduce_view import sweep_claims
+from study.experiments.plan import Plan
+from study.experiments.runner import reproduce
+from study.experiments.progress import ExperimentCancelled, read_progress
+from study.experiments.view import sweep_claims
 
 
 @pytest.fixture(scope="module")

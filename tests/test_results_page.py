@@ -13,7 +13,7 @@ from apptest_helpers import texts
 from db import open_database
 from study import survey
 from study.config import ensure_home
-from study.simulate import simulate
+from study.survey.simulate import simulate
 
 PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "results.py"
 
@@ -92,10 +92,10 @@ def test_filters_change_who_counts(with_simulated):
     assert 0 < excluded < 10
 
 
-@pytest.mark.skipif(importlib.util.find_spec("study.training") is None, reason="no training module")
+@pytest.mark.skipif(importlib.util.find_spec("study.ml.training") is None, reason="no training module")
 def test_a_trained_model_is_compared_with_the_humans_on_the_same_images(with_simulated):
-    from study.active import dataset_by_source
-    from study.training import TrainConfig, run_training
+    from study.data.active import dataset_by_source
+    from study.ml.training import TrainConfig, run_training
 
     run = run_training(TrainConfig(model="logreg", epochs=1, batch_size=50, lr=1e-3, device="cpu", max_train=200,
                                    num_threads=1), dataset_by_source("demo"), engine=engine())

@@ -36,7 +36,7 @@ from streamlit_wire import Server, Session, make_server
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "streamlit_app.py"
 PARTICIPANT_PAGES = {"survey.py", "login.py"}  # everything else in app_pages/ is for researchers
-RESEARCHER_PAGES = sorted(p for p in (REPO / "app_pages").glob("*.py") if p.name not in PARTICIPANT_PAGES)
+RESEARCHER_PAGES = sorted(p for p in (REPO / "app_pages").glob("*.py") if p.name not in (*PARTICIPANT_PAGES, "__init__.py"))
 TIMEOUT = 60
 XSS_CONSENT = (
     "Please agree. <script>window.__xss = 'script'</script> "
@@ -159,7 +159,8 @@ def test_pages_render_html_only_from_constant_strings_written_in_the_code():
 
 def _consent_with_html(database_url: str) -> None:
     from db import open_database
-    from study import active, survey
+    from study import survey
+    from study.data import active
 
     engine = open_database(database_url)
     info = survey.create_set(engine, active.dataset_by_source("demo"), size=15, seed=5)

@@ -36,7 +36,7 @@ def test_prepare_from_a_folder_makes_it_the_apps_dataset(monkeypatch, tmp_path):
 
     # The CLI sees the same dataset, from the cache.
     from db import open_database
-    from study import dataset_admin
+    from study.data import admin as dataset_admin
     from study.config import get_settings
 
     status = dataset_admin.status(open_database(get_settings().database_url))

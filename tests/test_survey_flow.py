@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from db import open_database
 from db.schema import Answer, IgnoredClick, Participant, ShownImage, SurveyImage
-from study import active
+from study.data import active
 from study import survey
 from study.config import get_settings
 from study.errors import StudyError

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from apptest_helpers import texts
 from db import open_database
 from db.schema import Answer, Participant
-from study import survey_flow
+from study.survey import flow as survey_flow
 from study.config import get_settings
 
 PAGES = Path(__file__).resolve().parents[1] / "app_pages"
@@ -139,7 +139,8 @@ def test_a_consent_text_changed_while_reading_is_shown_and_must_be_agreed_again(
 
 
 def test_a_prolific_participant_of_an_excluded_set_is_told_and_nothing_is_written(page):
-    from study import active, survey
+    from study import survey
+    from study.data import active
 
     page.query_params["PROLIFIC_PID"] = "pid_9"
     at = page.run()

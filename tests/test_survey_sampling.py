@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from study.errors import DatasetError, StudyError
-from study.scoring import ScoredAnswer, score
-from study.survey_sets import draw_set_images, participant_order, sample_balanced
+from study.survey.scoring import ScoredAnswer, score
+from study.survey.sets import draw_set_images, participant_order, sample_balanced
 
 
 def fake_dataset(n_per_label=40, duplicated=10):

@@ -8,10 +8,10 @@ import torch
 from db import open_database
 from db.runs import cancel_requested, create_run, finish_run, get_run, list_runs, record_epoch, request_cancel
 from study.config import get_settings
-from study.data import make_dataset
+from study.data.datasets import make_dataset
 from study.errors import DatasetError, StudyError
-from study.evaluation import compute_metrics, evaluate_model, open_checkpoint
-from study.training import TrainCallbacks, TrainConfig, augment_batch, run_training, train
+from study.ml.evaluation import compute_metrics, evaluate_model, open_checkpoint
+from study.ml.training import TrainCallbacks, TrainConfig, augment_batch, run_training, train
 
 
 def separable_dataset(n_train=600, n_test=200, seed=0, labels_only=None, leak=0):
@@ -53,7 +53,7 @@ def test_short_training_run_beats_chance_clearly():
 
 @pytest.mark.slow
 def test_training_on_the_demo_pool_beats_chance():
-    from study.demo import demo_pool
+    from study.data.demo import demo_pool
 
     dataset = demo_pool()
     # The demo pool's cues are faint (grain, a weak periodic texture): a model
@@ -151,7 +151,7 @@ def test_run_training_records_run_and_checkpoint_round_trips():
 
 
 def test_a_failing_run_is_marked_failed_with_its_error(monkeypatch):
-    import study.training as training
+    import study.ml.training as training
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")

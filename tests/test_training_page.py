@@ -92,7 +92,7 @@ def test_filters_page_shows_the_table2_grid_and_queues_an_experiment(study_home,
 
 def test_filters_page_runs_all_four_filters_as_one_job_and_draws_its_report(study_home, monkeypatch):
     from study.cli import main
-    from study.reports import reports_root
+    from study.experiments.reports import reports_root
 
     monkeypatch.setattr(jobs, "start_worker_process", lambda device: 0)  # queue only
     assert main(["reproduce", "--table", "3", "--quick", "--data", "demo", "--epochs", "1", "--max-train", "200",
@@ -116,7 +116,7 @@ def prepare_source(root: Path, splits=("train", "test")) -> str:
     """A tiny Kaggle-layout folder (made, or cut down) with only these splits, prepared as the app's CIFAKE."""
     from db import open_database
     from study.config import ensure_home
-    from study.dataset_admin import prepare
+    from study.data.admin import prepare
 
     if not root.exists():
         make_kaggle_folder(root)

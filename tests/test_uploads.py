@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from study.errors import StudyError
-from study.uploads import MAX_PIXELS, decode_image, read_image_file
+from study.data.uploads import MAX_PIXELS, decode_image, read_image_file
 
 
 def encoded(image: Image.Image, fmt: str, **options) -> bytes:
@@ -79,7 +79,7 @@ def test_our_own_pixel_limit_applies_below_pillows(monkeypatch):
 
 
 def test_too_many_bytes_are_refused(monkeypatch):
-    import study.uploads as uploads
+    import study.data.uploads as uploads
 
     monkeypatch.setattr(uploads, "MAX_BYTES", 1000)
     with pytest.raises(StudyError, match="MB"):

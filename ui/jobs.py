@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from study import jobs
-from study.active import DEMO_SOURCE
+from study.data.active import DEMO_SOURCE
 
 
 def source_label(source: str) -> str:

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from study.live import LiveLink
+from study.ml.live import LiveLink
 
 LIVE_PAGE = "app_pages/predict.py"  # as streamlit_app.py registers it, relative to the entry point
 

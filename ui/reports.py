@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from study.reports import list_reports, load_results
-from study.reproduce_report import markdown_table
-from study.reproduce_view import evidence_lines, sections
+from study.experiments.reports import list_reports, load_results
+from study.experiments.report import markdown_table
+from study.experiments.view import evidence_lines, sections
 
 
 def report_picker(tables: tuple[str, ...], names: dict[str, str], key: str) -> dict | None:

@@ -7,12 +7,15 @@ from alembic import context
 from db.schema import Base
 
 connection = context.config.attributes.get("connection")
-if connection is None:  # e.g. `alembic revision --autogenerate` run by hand
+if connection is None:  # e.g. `alembic revision --autogenerate` run by hand: db/ knows no study/ settings
+    import os
+
     from sqlalchemy import create_engine
 
-    from study.config import get_settings
-
-    connection = create_engine(get_settings().database_url).connect()
+    url = context.config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL")
+    if not url:
+        raise SystemExit("set DATABASE_URL (or sqlalchemy.url in alembic.ini) to run alembic by hand")
+    connection = create_engine(url).connect()
 
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
 with context.begin_transaction():

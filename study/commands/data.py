@@ -6,7 +6,7 @@ import socket
 import sys
 from pathlib import Path
 
-from study.cli import emit
+from study.commands import emit
 from study.database import study_engine
 from study.errors import DownloadError
 
@@ -57,8 +57,8 @@ def _summary_lines(report: dict) -> list[str]:
 
 
 def prepare_command(args) -> int:
-    from study.data_sources import resolve_source
-    from study.dataset_admin import prepare
+    from study.data.sources import resolve_source
+    from study.data.admin import prepare
 
     source = resolve_source(args.source)
     bars = []  # made on the first progress call, so an early error prints only its one line
@@ -87,7 +87,7 @@ def prepare_command(args) -> int:
 
 
 def status_command(args) -> int:
-    from study.dataset_admin import status
+    from study.data.admin import status
 
     report = status(study_engine())
     if not report["prepared"]:

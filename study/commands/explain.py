@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from study.cli import emit
+from study.commands import emit
 from study.errors import StudyError
 
 METHOD_CHOICES = ["gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "eigencam", "eigengradcam"]
@@ -34,8 +34,8 @@ def explain_command(args) -> int:
     if out.suffix.lower() != ".png":
         raise StudyError(f"--out must name a .png file, got {out.name}")
 
-    from study import live
-    from study.uploads import read_image_file
+    from study.ml import live
+    from study.data.uploads import read_image_file
 
     image = read_image_file(args.image)  # before loading the model: a bad image fails fast
     loaded = live.load_model(args.checkpoint)

@@ -7,7 +7,7 @@ import os
 from db import open_database
 from db.migrate import current_revision
 from study.auth import researcher_secret, secret_from_project_toml, secret_path
-from study.cli import emit
+from study.commands import emit
 from study.config import ensure_home
 
 

@@ -2,7 +2,7 @@
 (see study/jobs.py for how workers, queues and cancels work)."""
 from __future__ import annotations
 
-from study.cli import emit
+from study.commands import emit
 
 
 def register(subparsers) -> None:

@@ -1,7 +1,7 @@
 """`python -m study models`: the zoo, with parameter counts and input sizes."""
 from __future__ import annotations
 
-from study.cli import emit
+from study.commands import emit
 
 
 def register(subparsers) -> None:
@@ -15,7 +15,7 @@ def zoo_table() -> list[dict]:
     without weights (the big backbones take a few seconds)."""
     import torch
 
-    from models.registry import create_model, list_models
+    from models.zoo import create_model, list_models
 
     rows = []
     with torch.device("meta"):  # count parameters without allocating them

@@ -6,8 +6,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from study.cli import emit
-from study.reproduce import TABLES
+from study.commands import emit
+from study.experiments.plan import TABLES
 
 
 def register(subparsers) -> None:
@@ -32,12 +32,13 @@ def register(subparsers) -> None:
 
 
 def reproduce_command(args) -> int:
-    from study.commands.train import check_splits, load_data
+    from study.commands.train import check_splits
+    from study.data.active import load_source
     from study.config import ensure_home
-    from study.reproduce import reproduce
+    from study.experiments.runner import reproduce
 
     out = args.out or ensure_home().home / "reports" / f"table{args.table}-{datetime.now():%Y%m%d-%H%M%S}"
-    dataset = load_data(args.data)
+    dataset = load_source(args.data)
     check_splits("experiment", dataset)  # every table trains on train and tests on test: say so before it starts
     log = (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
     done = reproduce(args.table, dataset, out=out, quick=args.quick, log=log, should_stop=_job_cancelled(args.job_id),
@@ -56,7 +57,7 @@ def _job_cancelled(job_id: int | None):
         return None
     from db.jobs import get_job
     from study.database import study_engine
-    from study.reproduce_progress import throttled
+    from study.experiments.progress import throttled
 
     engine = study_engine()
     return throttled(lambda: bool((get_job(engine, job_id) or {}).get("cancel_requested_at")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from study.cli import emit
+from study.commands import emit
 from study.database import study_engine
 from study.errors import StudyError
 
@@ -45,7 +45,8 @@ def _pct(value) -> str:
 
 
 def results_command(args) -> int:
-    from study import analysis, analysis_models
+    from study import analysis
+    from study.analysis import humans_vs_models as analysis_models
 
     if args.exclude_speeders is not None and args.exclude_speeders < 0:
         raise StudyError(f"--exclude-speeders must be 0 or more milliseconds, got {args.exclude_speeders}")
@@ -111,11 +112,14 @@ def _lines(result, data: dict) -> list[str]:
 
 
 def export_command(args) -> int:
-    from study import analysis, survey_export
+    from study import analysis
+    from study.analysis import export as participants_export
+    from study.database import database_copy
+    from study.survey import export as survey_export
     from study.config import get_settings
 
     if args.what == "database":
-        size = survey_export.database_copy(get_settings().database_url, args.out)
+        size = database_copy(get_settings().database_url, args.out)
         emit({"what": "database", "file": str(args.out), "bytes": size}, args.json,
              [f"copied the study database to {args.out} ({size} bytes)"])
         return 0
@@ -124,8 +128,8 @@ def export_command(args) -> int:
     if args.what == "answers":
         text, notes = survey_export.answers_csv(engine, set_id), survey_export.data_dictionary(engine, set_id)
     else:
-        text, notes = (survey_export.participants_csv(engine, set_id),
-                       survey_export.participants_dictionary(engine, set_id))
+        text, notes = (participants_export.participants_csv(engine, set_id),
+                       participants_export.participants_dictionary(engine, set_id))
     dictionary = args.out.with_suffix(".txt")
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)

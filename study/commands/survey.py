@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from study.cli import emit
+from study.commands import emit
 from study.database import study_engine
 from study.errors import StudyError
 
@@ -84,8 +84,8 @@ def _line(info) -> str:
 
 
 def create_command(args) -> int:
-    from study.active import active_dataset
-    from study.survey_sets import create_set
+    from study.data.active import active_dataset
+    from study.survey.sets import create_set
 
     engine = study_engine()
     info = create_set(
@@ -97,7 +97,7 @@ def create_command(args) -> int:
 
 
 def status_command(args) -> int:
-    from study.survey_sets import all_summaries, open_summary
+    from study.survey.sets import all_summaries, open_summary
 
     engine = study_engine()
     if args.all:
@@ -114,7 +114,7 @@ def status_command(args) -> int:
 
 
 def open_command(args) -> int:
-    from study.survey_sets import open_set
+    from study.survey.sets import open_set
 
     info = open_set(study_engine(), args.set_id, close_current=args.close_current)
     emit(info.as_dict(), args.json, [f"opened {_line(info)}"])
@@ -122,7 +122,7 @@ def open_command(args) -> int:
 
 
 def close_command(args) -> int:
-    from study.survey_sets import close_set
+    from study.survey.sets import close_set
 
     info = close_set(study_engine(), args.set_id)
     emit(info.as_dict(), args.json, [f"closed {_line(info)}"])
@@ -130,8 +130,8 @@ def close_command(args) -> int:
 
 
 def export_command(args) -> int:
-    from study.survey_export import answers_csv, data_dictionary
-    from study.survey_sets import open_summary
+    from study.survey.export import answers_csv, data_dictionary
+    from study.survey.sets import open_summary
 
     engine = study_engine()
     set_id = args.set_id
@@ -155,7 +155,7 @@ def export_command(args) -> int:
 
 
 def simulate_command(args) -> int:
-    from study.simulate import remove_simulated, simulate
+    from study.survey.simulate import remove_simulated, simulate
 
     engine = study_engine()
     if args.remove:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from study.cli import emit
+from study.commands import emit
 from study.errors import StudyError
 
 
@@ -61,26 +61,6 @@ def _data_argument(parser) -> None:
     parser.add_argument("--data", default=None, metavar="SRC",
                         help="a CIFAKE folder/zip/tar.gz (or a folder of them), or `demo` for the synthetic "
                              "pool; default: the study's configured dataset")
-
-
-def load_data(source: str | None):
-    """--data: `demo`, a path, or the dataset the study is configured with."""
-    if source is None:
-        from study.data import configured_source
-
-        source, _ = configured_source()
-        if source is None:
-            raise StudyError("no dataset: give --data SRC (a CIFAKE folder or archive) or --data demo")
-    if source == "demo":
-        from study.demo import demo_pool
-
-        return demo_pool()
-    from study.data import load_dataset
-    from study.data_sources import resolve_source
-
-    if not resolve_source(source).exists():
-        raise StudyError(f"dataset source {source} does not exist; expected a CIFAKE folder/zip/tar.gz or `demo`")
-    return load_dataset(source)
 
 
 def check_splits(kind: str, dataset) -> None:
@@ -143,7 +123,8 @@ class _ProgressBar:
 
 
 def train_command(args) -> int:
-    from study.training import TrainConfig, build_model, run_training
+    from study.data.active import load_source
+    from study.ml.training import TrainConfig, build_model, run_training
 
     model_cfg = _parse_sets(args.set)
     if args.weights:
@@ -164,7 +145,7 @@ def train_command(args) -> int:
     config.validate()
     if model_cfg.get("pretrained") or model_cfg.get("weights"):
         build_model(config.model, model_cfg)  # fail on missing weights before decoding any data
-    dataset = load_data(args.data)
+    dataset = load_source(args.data)
     check_splits("train", dataset)  # before a run record or a model exists
     bar = None if args.json else _ProgressBar(config.epochs)
     try:
@@ -188,7 +169,8 @@ def train_command(args) -> int:
 
 
 def _spec_or_error(name: str, cfg: dict):
-    from models.registry import ModelError, get_spec
+    from models.registry import ModelError
+    from models.zoo import get_spec
 
     try:
         return get_spec(name, **cfg)
@@ -210,12 +192,13 @@ def _metric_lines(m: dict, label: str) -> list[str]:
 
 
 def evaluate_command(args) -> int:
-    from study.devices import pick_device
-    from study.evaluation import evaluate_model, open_checkpoint
+    from study.data.active import load_source
+    from study.ml.devices import pick_device
+    from study.ml.evaluation import evaluate_model, open_checkpoint
 
     device = pick_device(args.device)
     model, spec, meta = open_checkpoint(args.checkpoint, device=device)
-    dataset = load_data(args.data)
+    dataset = load_source(args.data)
     train_config = (meta.get("extra") or {}).get("train_config") or {}
     warnings = []
     if meta.get("dataset_fingerprint") and meta["dataset_fingerprint"] != dataset.fingerprint:
@@ -239,7 +222,7 @@ def read_image_files(paths: list[Path]):
     """Image files -> (N, 32, 32, 3) uint8, converted the way datasets are."""
     import numpy as np
 
-    from study.data import decode_chunk
+    from study.data.datasets import decode_chunk
     from study.errors import DatasetError
 
     items = []
@@ -259,13 +242,13 @@ def read_image_files(paths: list[Path]):
 
 def predict_command(args) -> int:
     from models.predict import predict_proba
-    from study.evaluation import open_checkpoint
-    from study.training import apply_filter
+    from study.data import filters
+    from study.ml.evaluation import open_checkpoint
 
     model, spec, meta = open_checkpoint(args.checkpoint)
     images = read_image_files(args.images)
     image_filter = ((meta.get("extra") or {}).get("train_config") or {}).get("filter")
-    p_fake = predict_proba(model, apply_filter(image_filter, images), spec=spec)
+    p_fake = predict_proba(model, filters.apply(image_filter, images), spec=spec)
     rows = [{"image": str(path), "p_ai": float(p), "predicted": "FAKE" if p >= 0.5 else "REAL"}
             for path, p in zip(args.images, p_fake)]
     emit({"checkpoint": str(args.checkpoint), "model": meta["model"], "predictions": rows}, args.json,

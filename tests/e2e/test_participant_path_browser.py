@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import create_engine, text
 
-from study import active, survey_flow
+from study.data import active
+from study.survey import flow as survey_flow
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 import pytest
 from sqlalchemy import create_engine, text
 
-from study import survey_flow
+from study.survey import flow as survey_flow
 
 pytestmark = pytest.mark.browser
 

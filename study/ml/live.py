@@ -17,6 +17,7 @@ from torch import nn
 from models import explain as cam
 from models.registry import ModelError, ModelSpec
 from study.errors import StudyError
+from study.data import filters
 
 LABEL_NAMES = {0: "REAL", 1: "FAKE"}
 # LiveLink field -> the page's query parameter
@@ -141,7 +142,7 @@ class LiveResult:
 
 def load_model(checkpoint_path: str | Path) -> LoadedModel:
     """The checkpoint as a model on the CPU in eval mode (StudyError if it cannot be)."""
-    from study.evaluation import open_checkpoint
+    from study.ml.evaluation import open_checkpoint
 
     model, spec, meta = open_checkpoint(checkpoint_path)
     for parameter in model.parameters():
@@ -152,12 +153,11 @@ def load_model(checkpoint_path: str | Path) -> LoadedModel:
 def predict_and_explain(loaded: LoadedModel, pixels: np.ndarray, *, method: str = cam.DEFAULT_METHOD,
                         target_class: int | None = None, true_label: int | None = None) -> LiveResult:
     """P(AI) and the CAM for one 32x32 RGB uint8 image, under the model's lock."""
-    from study.training import apply_filter
 
     pixels = np.asarray(pixels, dtype=np.uint8)
     if pixels.shape != (32, 32, 3):
         raise StudyError(f"expected one 32x32 RGB image, got shape {pixels.shape}")
-    seen = apply_filter(loaded.image_filter, pixels[None])[0]
+    seen = filters.apply(loaded.image_filter, pixels[None])[0]
     try:
         with loaded.lock:
             result = cam.explain(loaded.model, seen, loaded.spec, method=method, target_class=target_class)

@@ -12,7 +12,7 @@ import hashlib
 
 import numpy as np
 
-from study.data import LABELS, SIZE, Dataset, build_report, duplicates_report, make_dataset
+from study.data.datasets import LABELS, SIZE, Dataset, build_report, duplicates_report, make_dataset
 
 DEMO_NOTE = "demo — synthetic images, not CIFAKE"
 DEMO_VERSION = 2  # bump when the pictures change, so caches keyed on the fingerprint miss

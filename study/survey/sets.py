@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 import db.survey as q
-from study import active
+from study.data import active
 from study.errors import DatasetError, StudyError
 
 DEFAULT_SIZE = 15  # the source study's survey length

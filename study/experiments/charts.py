@@ -6,8 +6,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from study import paper
-from study.filters import get as filter_info
-from study.reproduce import cnn_label
+from study.data.filters import get as filter_info
+from study.experiments.plan import cnn_label
 
 
 def _val_test_lines(fig: go.Figure, x: list[str], rows: list[dict]) -> None:

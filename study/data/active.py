@@ -6,14 +6,14 @@ import functools
 
 from sqlalchemy import Engine
 
-from study.errors import DatasetError
+from study.errors import DatasetError, StudyError
 
 DEMO_SOURCE = "demo"
 
 
 @functools.lru_cache(maxsize=1)
 def _demo():
-    from study.demo import demo_pool
+    from study.data.demo import demo_pool
 
     return demo_pool()
 
@@ -22,7 +22,7 @@ def dataset_by_source(source: str):
     """The dataset a survey set or run was made from, read from the array cache."""
     if source == DEMO_SOURCE:
         return _demo()
-    from study.data import cached_dataset
+    from study.data.datasets import cached_dataset
 
     dataset = cached_dataset(source)
     if dataset is None:
@@ -35,7 +35,7 @@ def dataset_by_source(source: str):
 
 def active_dataset(engine: Engine):
     """The prepared CIFAKE, or the demo pool when none is configured or cached."""
-    from study.data import configured_source
+    from study.data.datasets import configured_source
 
     source, _where = configured_source(engine)
     if source is None:
@@ -44,3 +44,21 @@ def active_dataset(engine: Engine):
         return dataset_by_source(source)
     except DatasetError:
         return _demo()
+
+
+def load_source(source: str | None):
+    """What a command or job names as its data (--data): `demo`, a dataset path
+    (decoded into the cache on first use), or None for the dataset the study is
+    configured with."""
+    from study.data.datasets import configured_source, load_dataset
+    from study.data.sources import resolve_source
+
+    if source is None:
+        source, _ = configured_source()
+        if source is None:
+            raise StudyError("no dataset: give --data SRC (a CIFAKE folder or archive) or --data demo")
+    if source == DEMO_SOURCE:
+        return _demo()
+    if not resolve_source(source).exists():
+        raise StudyError(f"dataset source {source} does not exist; expected a CIFAKE folder/zip/tar.gz or `demo`")
+    return load_dataset(source)

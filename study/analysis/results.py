@@ -27,9 +27,11 @@ from scipy import stats
 from sqlalchemy import Engine
 
 import db.survey as q
-from study import analysis_images, analysis_models, analysis_scores
+from study.analysis import images as analysis_images
+from study.analysis import humans_vs_models as analysis_models
+from study.analysis import scores as analysis_scores
 from study.errors import StudyError
-from study.survey_sets import SetSummary, set_pixels, summary
+from study.survey.sets import SetSummary, set_pixels, summary
 
 SKIPPED = "skipped"  # how a skipped optional question is named in the filters
 ANSWER_COLUMNS = ["participant_id", "is_simulated", "completed", "age_band", "ai_exposure", "position",

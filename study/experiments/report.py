@@ -8,7 +8,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from study import paper
-from study.reproduce_view import evidence_lines, sections
+from study.experiments.view import evidence_lines, sections
 
 
 def _cell(column: str, value) -> str:

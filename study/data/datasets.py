@@ -21,8 +21,8 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageOps
 
-from study import data_cache
-from study.data_sources import RawImage, Tally, iter_images, resolve_source
+from study.data import cache as data_cache
+from study.data.sources import RawImage, Tally, iter_images, resolve_source
 from study.errors import DatasetError
 
 LABELS = ("REAL", "FAKE")  # index = label value

@@ -22,50 +22,13 @@ from __future__ import annotations
 import json
 import platform
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from study import paper
-from study.errors import DownloadError, StudyError
-from study.reproduce_progress import ExperimentCancelled, Tracker
-
-TABLES = ("1", "3", "4", "sweeps", "augment")
-
-
-@dataclass
-class Plan:
-    """Every knob of a reproduction in one visible place."""
-
-    table: str
-    quick: bool = False
-    model: str = "lenet"  # tables 3/4
-    epochs: int = 10
-    batch_size: int = 100  # the paper's LeNet recipe
-    lr: float = 2e-4
-    max_train: int | None = None
-    seed: int = 0
-    device: str = "auto"
-    threads: int | None = None
-    grid: dict = field(default_factory=lambda: {"n_conv": [1, 2, 3], "n_dense": [1, 2, 4], "dense_units": [128, 512]})
-    l2: list = field(default_factory=lambda: [0.0, 0.0001, 0.001, 0.01, 0.1])
-    dropout: list = field(default_factory=lambda: [0.0, 0.1, 0.2, 0.3, 0.5])
-
-    @classmethod
-    def make(cls, table: str, quick: bool = False, **overrides) -> "Plan":
-        if table not in TABLES:
-            raise StudyError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
-        plan = cls(table=table, quick=quick)
-        if quick:
-            # Enough steps for a small CNN to leave chance on the demo pool.
-            plan.epochs, plan.max_train, plan.batch_size, plan.lr = 2, 800, 32, 1e-3
-            plan.grid = {"n_conv": [1, 2], "n_dense": [1, 2], "dense_units": [64]}
-            plan.l2, plan.dropout = [0.0, 0.1], [0.0, 0.2]
-        for key, value in overrides.items():
-            if value is not None:
-                setattr(plan, key, value)
-        return plan
-
+from study.errors import DownloadError
+from study.experiments.plan import Plan, cnn_label, grid_configs, trainings_planned
+from study.experiments.progress import ExperimentCancelled, Tracker
 
 # ---------------------------------------------------------------- one experiment
 
@@ -75,8 +38,8 @@ def train_and_test(plan: Plan, dataset, model: str, *, tracker: Tracker, label: 
     """Train on (filtered) train images; accuracies in percent: train, val,
     test (filtered like training) and, if asked, test on the original images.
     Raises ExperimentCancelled when the tracker's stop hook asks."""
-    from study.evaluation import evaluate_model
-    from study.training import TrainConfig, train
+    from study.ml.evaluation import evaluate_model
+    from study.ml.training import TrainConfig, train
 
     config = TrainConfig(model=model, model_cfg=dict(model_cfg or {}), epochs=plan.epochs, seed=plan.seed,
                          batch_size=plan.batch_size, lr=plan.lr,
@@ -114,7 +77,7 @@ def _pct(value) -> float | None:
 
 def run_filters(plan: Plan, dataset, tracker: Tracker, log=print) -> dict:
     """Tables 3 and 4: one training per filter of the paper."""
-    from study.filters import PAPER_FILTERS
+    from study.data.filters import PAPER_FILTERS
 
     rows = {}
     for name in PAPER_FILTERS:
@@ -128,7 +91,7 @@ def run_filters(plan: Plan, dataset, tracker: Tracker, log=print) -> dict:
 
 
 def run_table1(plan: Plan, dataset, tracker: Tracker, log=print) -> dict:
-    from study.training import build_model
+    from study.ml.training import build_model
 
     rows = {}
     for entry in paper.TABLE1:
@@ -143,16 +106,6 @@ def run_table1(plan: Plan, dataset, tracker: Tracker, log=print) -> dict:
         rows[entry] = train_and_test(plan, dataset, entry, tracker=tracker, label=entry,
                                      model_cfg={"pretrained": True})
     return {"rows": rows}
-
-
-def grid_configs(plan: Plan) -> list[dict]:
-    return [{"n_conv": c, "n_dense": d, "dense_units": u}
-            for c in plan.grid["n_conv"] for d in plan.grid["n_dense"] for u in plan.grid["dense_units"]]
-
-
-def cnn_label(cfg: dict) -> str:
-    """2c-4d-512u: conv layers, dense layers, units per dense layer."""
-    return f"{cfg['n_conv']}c-{cfg['n_dense']}d-{cfg['dense_units']}u"
 
 
 def run_sweeps(plan: Plan, dataset, tracker: Tracker, log=print) -> dict:
@@ -192,15 +145,6 @@ def run_augmentation(plan: Plan, dataset, tracker: Tracker, log=print) -> dict:
 RUNNERS = {"1": run_table1, "3": run_filters, "4": run_filters, "sweeps": run_sweeps, "augment": run_augmentation}
 
 
-def trainings_planned(plan: Plan) -> int:
-    """How many trainings a table runs (for the progress bar)."""
-    from study.filters import PAPER_FILTERS
-
-    return {"1": len(paper.TABLE1), "3": len(PAPER_FILTERS) + 1, "4": len(PAPER_FILTERS) + 1,
-            "sweeps": len(grid_configs(plan)) + sum(1 for v in [*plan.l2, *plan.dropout] if v),
-            "augment": 2}[plan.table]
-
-
 def evidence(plan: Plan, dataset, seconds: float) -> dict:
     import torch
 
@@ -218,7 +162,7 @@ def reproduce(table: str, dataset, *, out: Path, quick: bool = False, log=print,
     and the HTML charts; out/progress.json follows the run as it goes.
     should_stop (polled between batches) cancels it: ExperimentCancelled.
     Returns {"report": path, "results": ..., "files": [...]}."""
-    from study.reproduce_report import write_report
+    from study.experiments.report import write_report
 
     plan = Plan.make(table, quick, **overrides)
     out = Path(out)

@@ -12,7 +12,7 @@ import base64
 import numpy as np
 import pandas as pd
 
-from study.survey_flow import render_png
+from study.survey.flow import render_png
 
 THUMB_PX = 64  # 2x of 32: whole pixels in a table row
 LABEL_NAMES = {0: "REAL", 1: "FAKE"}

@@ -16,8 +16,8 @@ def prepare(engine: Engine, source: str | Path, progress: Callable[[int, int], N
             use_cache: bool = True):
     """Decode (or read from the cache) a CIFAKE source and make it the app's dataset."""
     from db.datasets import record_prepared, set_setting
-    from study.data import load_dataset
-    from study.data_sources import resolve_source
+    from study.data.datasets import load_dataset
+    from study.data.sources import resolve_source
 
     path = resolve_source(source)
     dataset = load_dataset(path, progress=progress, use_cache=use_cache)
@@ -29,7 +29,7 @@ def prepare(engine: Engine, source: str | Path, progress: Callable[[int, int], N
 
 def status(engine: Engine) -> dict:
     """What the app serves now, read from the cache only: never decodes."""
-    from study.data import cached_dataset, configured_source
+    from study.data.datasets import cached_dataset, configured_source
 
     source, where = configured_source(engine)
     if source is None:

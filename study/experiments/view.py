@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 
-from study import paper, reproduce_charts as charts
-from study.filters import get as filter_info
-from study.reproduce import cnn_label
+from study import paper
+from study.experiments import charts
+from study.data.filters import get as filter_info
+from study.experiments.plan import cnn_label
 
 
 @dataclass

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from study.data_sources import walk_layout_files, describe_kind, is_archive, is_image_name
+from study.data.sources import walk_layout_files, describe_kind, is_archive, is_image_name
 from study.errors import DatasetError
 
 # Bump when decoding or the cached arrays change meaning: old caches then miss.

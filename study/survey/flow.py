@@ -36,10 +36,10 @@ from sqlalchemy import Engine
 
 import db.survey as q
 from db.schema import utcnow
-from study import scoring
+from study.survey import scoring
 from study.errors import StudyError
-from study.survey_sets import ensure_open_set, participant_order, set_pixels
-from study.survey_timing import closed_overlap_ms
+from study.survey.sets import ensure_open_set, participant_order, set_pixels
+from study.survey.timing import closed_overlap_ms
 
 DISPLAY_PX = 288  # 9x of 32: whole pixels, no blur
 THUMB_PX = 96

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from study.data import RESIZE_FILTER, SIZE
+from study.data.datasets import RESIZE_FILTER, SIZE
 from study.errors import StudyError
 
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF")  # what Pillow may try; anything else is refused

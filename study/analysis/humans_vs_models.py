@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report, cohen_kappa_score, confusion_matrix
+from study.data import filters
 
 CLASS_NAMES = ["REAL", "FAKE"]
 THRESHOLD = 0.5
@@ -65,12 +66,11 @@ def predict_set(checkpoint_path: str, pixels: np.ndarray) -> np.ndarray:
     """P(AI) of each image (N, 32, 32, 3 uint8) from one checkpoint, after the
     filter its run was trained with (so the model sees what it learned on)."""
     from models.predict import predict_proba
-    from study.evaluation import open_checkpoint
-    from study.training import apply_filter
+    from study.ml.evaluation import open_checkpoint
 
     model, spec, meta = open_checkpoint(checkpoint_path)
     image_filter = ((meta.get("extra") or {}).get("train_config") or {}).get("filter")
-    return predict_proba(model, apply_filter(image_filter, np.asarray(pixels, dtype=np.uint8)), spec)
+    return predict_proba(model, filters.apply(image_filter, np.asarray(pixels, dtype=np.uint8)), spec)
 
 
 def _report(labels, predicted) -> dict:

@@ -7,7 +7,6 @@ run_training() is the whole job the CLI and the training page start: record a
 run, train, evaluate on the test split, save the checkpoint, finish the record."""
 from __future__ import annotations
 
-import importlib.util
 import math
 import random
 import time
@@ -20,9 +19,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.predict import prepare_batch, to_tensor_nchw
-from models.registry import ModelError, ModelSpec, WeightsUnavailableError, create_model
-from study.devices import describe, pick_device
+from models.registry import ModelError, ModelSpec, WeightsUnavailableError
+from models.zoo import create_model
+from study.ml.devices import describe, pick_device
 from study.errors import DatasetError, DownloadError, StudyError
+from study.data import filters
 
 
 @dataclass
@@ -136,17 +137,6 @@ def build_model(name: str, cfg: dict | None = None) -> nn.Module:
         raise StudyError(str(err)) from err
 
 
-def apply_filter(name: str | None, images: np.ndarray) -> np.ndarray:
-    """The hook for the filter experiments: a uint8 (N, 32, 32, C) batch in, one out."""
-    if not name:
-        return images
-    if importlib.util.find_spec("study.filters") is None:
-        raise StudyError(f"unknown filter {name!r}: no image filters are installed in this version")
-    from study import filters
-
-    return filters.apply(name, images)
-
-
 def check_both_classes(labels: np.ndarray, what: str) -> None:
     present = set(np.unique(labels).tolist())
     if present != {0, 1}:
@@ -215,7 +205,7 @@ def train(config: TrainConfig, dataset, callbacks: Sequence[TrainCallbacks] = ()
         rows = np.sort(np.random.default_rng(config.seed).choice(len(labels), config.max_train, replace=False))
         images, labels = images[rows], labels[rows]
     check_both_classes(labels, "training")
-    images = apply_filter(config.filter, images)
+    images = filters.apply(config.filter, images)
     train_rows, val_rows = split_train_val(labels, config.val_split, config.seed)
     check_both_classes(labels[train_rows], "the training part of the split")
 
@@ -355,7 +345,7 @@ def run_training(config: TrainConfig, dataset, *, engine=None, callbacks: Sequen
     from db.runs import create_run, finish_run
     from models.checkpoint import save_checkpoint
     from study.config import ensure_home
-    from study.evaluation import evaluate_model
+    from study.ml.evaluation import evaluate_model
 
     config.validate()
     settings = ensure_home()

@@ -14,6 +14,7 @@ from models.checkpoint import load_checkpoint
 from models.predict import predict_proba
 from models.registry import CheckpointError, ModelError
 from study.errors import StudyError
+from study.data import filters
 
 CLASS_NAMES = ["REAL", "FAKE"]
 
@@ -52,7 +53,7 @@ def compute_metrics(labels: np.ndarray, p_fake: np.ndarray, threshold: float = 0
 def leaked_mask(dataset, split: str = "test") -> np.ndarray | None:
     """True where an image of `split` has the same pixels as some train image;
     None when the dataset has no train split to leak from."""
-    from study.data import content_groups
+    from study.data.datasets import content_groups
 
     if split == "train" or not np.any(dataset.splits == "train"):
         return None
@@ -66,10 +67,9 @@ def leaked_mask(dataset, split: str = "test") -> np.ndarray | None:
 def evaluate_model(model, dataset, split: str = "test", *, spec=None, image_filter: str | None = None,
                    batch_size: int = 500, device=None) -> dict:
     """Metrics of `model` on one split of `dataset`; P(AI) per image in 'p_fake' is not kept."""
-    from study.training import apply_filter
 
     part = dataset.split(split)
-    images = apply_filter(image_filter, part.images)
+    images = filters.apply(image_filter, part.images)
     p_fake = predict_proba(model, images, spec=spec, batch_size=batch_size, device=device)
     metrics = {"split": split, **compute_metrics(part.labels, p_fake)}
     leaked = leaked_mask(dataset, split)

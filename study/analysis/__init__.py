@@ -1,0 +1,21 @@
+"""The analysis wing: what the study found, computed from the database for one
+survey set (results, participants' scores and d', image-by-image tables, humans
+vs models, the participants export). May import study.survey, study.ml,
+study.data, db and models; never streamlit, pages or the CLI.
+The Results page and `python -m study results` call analyse() and show what it returns."""
+from study.analysis.results import (
+    SKIPPED,
+    Filters,
+    Results,
+    analyse,
+    default_set_id,
+    demographic_options,
+    load_answers,
+    load_images,
+    load_participants,
+    mark_participants,
+    resolve_set_id,
+    set_image_pixels,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_")]

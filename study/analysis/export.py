@@ -1,0 +1,85 @@
+"""The participants export: one CSV row per person who consented to a set, with
+their score, d' and paradata, and a data dictionary that lists the consent texts
+they agreed to."""
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import Engine
+
+import db.survey as q
+from study.analysis.results import load_answers, load_participants
+from study.analysis.scores import per_participant
+from study.survey.export import COLUMNS, data_dictionary
+from study.survey.sets import summary
+
+PARTICIPANT_COLUMNS = {
+    "participant_id": COLUMNS["participant_id"],
+    "prolific_pid": COLUMNS["prolific_pid"],
+    "study_id": COLUMNS["study_id"],
+    "session_id": COLUMNS["session_id"],
+    "age_band": COLUMNS["age_band"],
+    "ai_exposure": COLUMNS["ai_exposure"],
+    "is_simulated": COLUMNS["is_simulated"],
+    "completed": "1 = answered every image of the set",
+    "consented_at": "UTC time of consent",
+    "started_at": "UTC time the first image was requested; empty = never started",
+    "completed_at": "UTC time the last answer was committed; empty = not completed",
+    "saw_first_image": "1 = the first image was sent to them (counted as started)",
+    "consent_hash": "sha256 of the consent text they saw and agreed to (texts listed at the end of this file); "
+                    "empty = consented before versions were recorded",
+    "ignored_clicks": "clicks the survey did not act on: too soon after a page appeared (a double click), "
+                      "an image already answered in another window, or after the set closed",
+    "answered": "number of answers stored",
+    "correct": "number of right answers (the score, for a completed participant)",
+    "accuracy_real": "share right among this participant's REAL images",
+    "accuracy_fake": "share right among this participant's FAKE images",
+    "hits": "answered 'AI-generated' to a FAKE image",
+    "false_alarms": "answered 'AI-generated' to a REAL image",
+    "dprime": "d' = z(H) - z(F), log-linear correction (Hautus 1995): H = (hits + 0.5) / (FAKE + 1), "
+              "F = (false alarms + 0.5) / (REAL + 1)",
+    "criterion": "c = -(z(H) + z(F)) / 2, same correction; > 0 leans towards 'Real photo'",
+    "binomial_p": "one-sided exact binomial p of `correct` or more right out of `answered` by guessing",
+    "median_response_ms_server": "median of this participant's response_ms_server (see the answers export)",
+}
+
+
+def participants_csv(engine: Engine, set_id: int) -> str:
+    """One row per participant of the set, with their score and d'."""
+    summary(engine, set_id)
+    people = load_participants(engine, set_id).merge(
+        per_participant(load_answers(engine, set_id)), on="participant_id", how="left")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(PARTICIPANT_COLUMNS)
+    for row in people.itertuples(index=False):
+        writer.writerow([
+            row.participant_id, _text(row.prolific_pid), _text(row.study_id), _text(row.session_id),
+            _text(row.age_band), _text(row.ai_exposure), int(bool(row.is_simulated)), int(bool(row.completed)),
+            _text(row.consented_at), _text(row.started_at), _text(row.completed_at),
+            int(bool(row.saw_first_image)), _text(row.consent_hash), int(row.ignored_clicks),
+            _int(row.answered), _int(row.correct), _float(row.accuracy_real), _float(row.accuracy_fake),
+            _int(row.hits), _int(row.false_alarms), _float(row.dprime), _float(row.criterion),
+            _float(row.binomial_p), _float(row.median_response_ms),
+        ])
+    return out.getvalue()
+
+
+def participants_dictionary(engine: Engine, set_id: int) -> str:
+    head = data_dictionary(engine, set_id).split("\n\n", 1)[0]
+    texts = [f"--- consent text {row.hash} ---\n{row.text}" for row in q.consent_texts_of_set(engine, set_id)]
+    return (head + "\n\n" + "\n".join(f"{k}: {v}" for k, v in PARTICIPANT_COLUMNS.items()) + "\n\n"
+            + ("\n\n".join(texts) if texts else "no consent text recorded yet") + "\n")
+
+
+def _text(value) -> str:
+    return "" if value is None or value != value else str(value)  # None or NaN (pandas' missing text)
+
+
+def _int(value) -> str:
+    return "0" if value is None or value != value else str(int(value))  # NaN: never answered
+
+
+def _float(value) -> str:
+    return "" if value is None or value != value else repr(float(value))

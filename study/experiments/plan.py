@@ -1,0 +1,63 @@
+"""A reproduction's plan: which table, and every knob of its trainings in one
+visible place; what the runner, the progress bar, the report and the pages
+agree on (the grid, its labels, how many trainings a table takes)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from study import paper
+from study.data.filters import PAPER_FILTERS
+from study.errors import StudyError
+
+TABLES = ("1", "3", "4", "sweeps", "augment")
+
+
+@dataclass
+class Plan:
+    """Every knob of a reproduction in one visible place."""
+
+    table: str
+    quick: bool = False
+    model: str = "lenet"  # tables 3/4
+    epochs: int = 10
+    batch_size: int = 100  # the paper's LeNet recipe
+    lr: float = 2e-4
+    max_train: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = None
+    grid: dict = field(default_factory=lambda: {"n_conv": [1, 2, 3], "n_dense": [1, 2, 4], "dense_units": [128, 512]})
+    l2: list = field(default_factory=lambda: [0.0, 0.0001, 0.001, 0.01, 0.1])
+    dropout: list = field(default_factory=lambda: [0.0, 0.1, 0.2, 0.3, 0.5])
+
+    @classmethod
+    def make(cls, table: str, quick: bool = False, **overrides) -> "Plan":
+        if table not in TABLES:
+            raise StudyError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
+        plan = cls(table=table, quick=quick)
+        if quick:
+            # Enough steps for a small CNN to leave chance on the demo pool.
+            plan.epochs, plan.max_train, plan.batch_size, plan.lr = 2, 800, 32, 1e-3
+            plan.grid = {"n_conv": [1, 2], "n_dense": [1, 2], "dense_units": [64]}
+            plan.l2, plan.dropout = [0.0, 0.1], [0.0, 0.2]
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(plan, key, value)
+        return plan
+
+
+def grid_configs(plan: Plan) -> list[dict]:
+    return [{"n_conv": c, "n_dense": d, "dense_units": u}
+            for c in plan.grid["n_conv"] for d in plan.grid["n_dense"] for u in plan.grid["dense_units"]]
+
+
+def cnn_label(cfg: dict) -> str:
+    """2c-4d-512u: conv layers, dense layers, units per dense layer."""
+    return f"{cfg['n_conv']}c-{cfg['n_dense']}d-{cfg['dense_units']}u"
+
+
+def trainings_planned(plan: Plan) -> int:
+    """How many trainings a table runs (for the progress bar)."""
+    return {"1": len(paper.TABLE1), "3": len(PAPER_FILTERS) + 1, "4": len(PAPER_FILTERS) + 1,
+            "sweeps": len(grid_configs(plan)) + sum(1 for v in [*plan.l2, *plan.dropout] if v),
+            "augment": 2}[plan.table]

@@ -1,0 +1,1 @@
+"""REAL/FAKE in one place."""

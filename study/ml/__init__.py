@@ -1,0 +1,4 @@
+"""The machine-learning wing: the training loop on preloaded uint8 tensors,
+evaluation, devices, live prediction with Grad-CAM, and the records of runs.
+May import study.data, models and db; never the survey or analysis wings,
+streamlit, pages or the CLI."""
