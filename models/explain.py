@@ -19,8 +19,11 @@ the package, then brought back to the image's own size (area averaging).
 The target is P(class) after the softmax (the package's
 ClassifierOutputSoftmaxTarget; see ProbabilityOf for why not the raw logit).
 
-A CAM object is created per call inside a `with` block: its hooks are removed
-when the block ends, so a long-lived model never collects them."""
+A CAM object is created per call and its hooks are released in a `finally`,
+so a long-lived model never collects them. Not the package's `with` block: in
+grad-cam 1.5.7 its __exit__ returns True on an IndexError, which would swallow
+an error raised while computing the map and surface later as an unrelated
+UnboundLocalError."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -147,12 +150,13 @@ def _explain_once(model: nn.Module, image: np.ndarray, spec: ModelSpec | None = 
     cam_class, _label = METHODS[method]
     targets = [ProbabilityOf(target_class)]
     was_training = model.training
+    cam = cam_class(model=model, target_layers=layers, reshape_transform=spec.cam_reshape)
     try:
-        with cam_class(model=model, target_layers=layers, reshape_transform=spec.cam_reshape) as cam:
-            grayscale = cam(input_tensor=x, targets=targets)[0]
-            logits = cam.outputs.detach().float()
-            native = tuple(cam.activations_and_grads.activations[0].shape[-2:])
+        grayscale = cam(input_tensor=x, targets=targets)[0]
+        logits = cam.outputs.detach().float()
+        native = tuple(cam.activations_and_grads.activations[0].shape[-2:])
     finally:
+        cam.activations_and_grads.release()  # what the package's __exit__ does, minus swallowing errors
         model.zero_grad(set_to_none=True)  # the backward pass's grads would otherwise stay allocated
         model.train(was_training)
     leaked = _hooks_on(layers)

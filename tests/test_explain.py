@@ -102,6 +102,22 @@ def test_200_calls_leave_no_hooks_and_do_not_grow_memory(lenet):
     assert grown < 30 * 2**20, f"resident memory grew by {grown / 2**20:.1f} MiB over 200 calls"
 
 
+def test_an_index_error_inside_the_cam_surfaces_as_itself_and_leaves_no_hooks():
+    model = build("lenet")
+    layers = model.spec.cam_target_layer(model)
+
+    def broken_hook(module, inputs, output):
+        raise IndexError("a bug inside the model's forward")
+
+    handle = layers[0].register_forward_hook(broken_hook)
+    try:
+        with pytest.raises(IndexError, match="a bug inside"):  # not swallowed by grad-cam's __exit__
+            cam.explain(model, textured_image())
+    finally:
+        handle.remove()
+    assert sum(len(layer._forward_hooks) + len(layer._backward_hooks) for layer in layers) == 0
+
+
 def test_bad_method_and_class_are_named(lenet):
     with pytest.raises(ModelError, match="gradcam"):
         cam.explain(lenet, textured_image(), method="magic")
