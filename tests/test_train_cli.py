@@ -144,6 +144,28 @@ def test_non_image_file_is_one_line(capsys, tmp_path, trained):
     assert code == 2 and "notes.txt" in one_error_line(err) and "PNG" in err
 
 
+def test_predict_decodes_files_as_explain_and_the_app_do(capsys, tmp_path, trained):
+    """One decoder: a decompression bomb is refused by its size cap, and a
+    transparent PNG is put on white (as an upload is), not dropped to black."""
+    from PIL import Image
+
+    from study.data import uploads
+
+    bomb = tmp_path / "bomb.png"
+    Image.new("L", (9000, 9000)).save(bomb, optimize=True)  # 81 Mpx in a few kB
+    code, _, err = run(capsys, "predict", "--checkpoint", trained["checkpoint"], bomb)
+    assert code == 2 and "bomb.png" in one_error_line(err)
+
+    clear = tmp_path / "clear.png"
+    Image.new("RGBA", (32, 32), (10, 200, 30, 0)).save(clear)
+    code, out, _ = run(capsys, "predict", "--checkpoint", trained["checkpoint"], clear, "--json")
+    shown = uploads.read_image_file(clear).pixels
+    assert code == 0 and (shown == 255).all()  # the decoder the app shows puts it on white
+    from study.commands.train import read_image_files
+
+    assert (read_image_files([clear]) == shown).all()
+
+
 def test_dataset_with_one_class_is_one_line(capsys, tmp_path):
     archive = tmp_path / "only-real.tar.gz"
     rng = np.random.default_rng(2)
