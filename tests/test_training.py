@@ -150,6 +150,25 @@ def test_run_training_records_run_and_checkpoint_round_trips():
     assert meta["extra"]["train_config"]["lr"] == QUICK["lr"]
 
 
+def test_run_training_tests_a_filter_run_on_the_original_images_when_asked():
+    """The paper's Table 4, stored with the run (and the checkpoint) by the training itself."""
+    dataset = separable_dataset(n_train=200, n_test=40)
+    engine = open_database(get_settings().database_url)
+    config = dict(QUICK, epochs=1, filter="median")
+    plain = run_training(TrainConfig(**config), dataset)
+    assert "test_original" not in plain["metrics"]  # only when asked
+    asked = run_training(TrainConfig(**config), dataset, test_original=True)
+    run = get_run(engine, asked["run_id"])
+    original = run["metrics"]["test_original"]
+    model, spec, meta = open_checkpoint(run["checkpoint_path"])
+    assert original == asked["metrics"]["test_original"] == meta["metrics"]["test_original"]
+    assert original == evaluate_model(model, dataset, "test", spec=spec, image_filter=None)
+    assert run["metrics"]["test"] == evaluate_model(model, dataset, "test", spec=spec, image_filter="median")
+    # SRM leaves one channel: such a model cannot take the original RGB images.
+    srm = run_training(TrainConfig(**dict(config, filter="srm")), dataset, test_original=True)
+    assert "1 channel" in srm["metrics"]["test_original"]["skipped"] and "accuracy" in srm["metrics"]["test"]
+
+
 def test_a_failing_run_is_marked_failed_with_its_error(monkeypatch):
     import study.ml.training as training
 
