@@ -79,6 +79,24 @@ def test_train_without_json_shows_readable_lines(capsys):
     assert "checkpoint:" in out and "test accuracy" in out and "training on cpu" in err
 
 
+def test_train_also_tests_a_filter_run_on_the_original_images_when_asked(capsys, tmp_path):
+    """What a filter job's process runs: the paper's Table 4 in the training's own process."""
+    code, out, _ = run(capsys, "train", "--model", "logreg", "--data", "demo", *QUICK, "--filter", "median",
+                       "--also-test-original", "--json")
+    metrics = json.loads(out)["metrics"]
+    assert code == 0 and metrics["test_original"]["n"] == metrics["test"]["n"] == 400
+    assert 0 <= metrics["test_original"]["accuracy"] <= 1
+    code, out, _ = run(capsys, "train", "--model", "logreg", "--data", "demo", *QUICK, "--filter", "srm",
+                       "--also-test-original")
+    assert code == 0 and "test on the original images: the model takes 1 channel(s)" in out
+    # Without a test split there is nothing to test on: refused before training, as the job queue refuses it.
+    train_only = make_kaggle_folder(tmp_path / "train-pack")
+    shutil.rmtree(train_only / "test")
+    code, _, err = run(capsys, "train", "--model", "logreg", "--data", train_only, *QUICK, "--filter", "median",
+                       "--also-test-original")
+    assert code == 2 and "no test split" in one_error_line(err)
+
+
 def test_evaluate_and_predict_a_checkpoint(trained, capsys, tmp_path):
     code, out, err = run(capsys, "evaluate", "--checkpoint", trained["checkpoint"], "--data", "demo", "--json")
     result = json.loads(out)
