@@ -17,6 +17,10 @@ Design (the simplest that survives reruns, page switches and a closed tab):
   `grace` seconds gets SIGTERM, then SIGKILL.
 - A child that ends without finishing its run (a crash, kill -9, a bad
   argument) marks run and job "failed" with the last lines of its stderr.
+- A job's process does all of its work: a "filter" job's training also tests
+  on the original test images (`--also-test-original`, the paper's Table 4)
+  and stores that with its run. Settling a job (finalize) only reads records
+  and logs, never decodes data or runs a model, since a page poll may do it.
 - reconcile() (the pages call it when they poll) repairs what a dead worker
   left behind and restarts a worker for a queue that has none.
 - kind "experiment" runs a whole reproduction instead of one training
@@ -83,11 +87,14 @@ def _safe(device: str) -> str:
     return device.replace(":", "-").replace("/", "-")
 
 
-def train_argv(params: dict, device: str) -> list[str]:
-    """The training's command line after `python -m study`."""
+def train_argv(params: dict, device: str, kind: str = "train") -> list[str]:
+    """The training's command line after `python -m study`; a filter
+    experiment's also tests on the original images, in the same process."""
     if not params.get("model"):
         raise StudyError("a training job needs a model")
     argv = ["train", "--model", str(params["model"]), "--device", device]
+    if kind == "filter":
+        argv.append("--also-test-original")
     for key, flag in _FLAGS.items():
         if params.get(key) is not None and params.get(key) != "":
             argv += [flag, str(params[key])]
@@ -292,7 +299,7 @@ def submit(params: dict, *, kind: str = "train", label: str | None = None, engin
     engine = engine or study_engine()
     device = resolve_device(params.get("device"))
     # Fail now, not in the background, on a missing model or table, or on data without the splits it needs.
-    (experiment_argv if kind == "experiment" else train_argv)(params, device)
+    experiment_argv(params, device) if kind == "experiment" else train_argv(params, device, kind)
     if problem := data_problem(kind, params.get("data") or _configured(engine)):
         raise StudyError(f"{problem}; nothing was queued")
     params = {k: v for k, v in params.items() if v is not None}
@@ -421,7 +428,7 @@ def run_job(engine, job: dict, *, grace: float = GRACE_SECONDS, poll: float = PO
     if not mark_started(engine, job["id"], run_id=run_id, log_path=str(err_path)):
         _finish_run_if_running(engine, run_id, "cancelled")  # cancelled while we set up
         return "cancelled"
-    argv = train_argv(params, device) + ["--run-id", str(run_id), "--json"]
+    argv = train_argv(params, device, job["kind"]) + ["--run-id", str(run_id), "--json"]
     return _run_child(engine, job["id"], argv, out_path, err_path, grace=grace, poll=poll)
 
 
@@ -496,7 +503,9 @@ def _exit_words(returncode: int | None) -> str:
 
 def finalize(engine, job_id: int, *, returncode: int | None = None) -> str:
     """Settle a job whose process has ended, from its run's record: the run's
-    own status when it reached one, else cancelled (if asked) or failed."""
+    own status when it reached one, else cancelled (if asked) or failed.
+    It only reads (a page poll may call it): a filter job's test on the
+    original images is in its run's metrics, written by the job's process."""
     from db.jobs import end_job
     from db.jobs import get_job as db_get_job
     from db.runs import get_run
@@ -521,10 +530,7 @@ def finalize(engine, job_id: int, *, returncode: int | None = None) -> str:
         end_job(engine, job_id, "failed", error_tail=error_tail)
         return "failed"
     if status == "finished" and job["kind"] == "filter":
-        try:
-            result = {"original_test": evaluate_unfiltered(run)}
-        except Exception as err:  # the training stands; say why the extra test is missing
-            result = {"original_test_error": f"{type(err).__name__}: {err}"}
+        result = _original_test_result((run or {}).get("metrics") or {})
     end_job(engine, job_id, status, result=result)
     return status
 
@@ -545,18 +551,17 @@ def _finalize_experiment(engine, job: dict, returncode: int | None) -> str:
     return "failed"
 
 
-def evaluate_unfiltered(run: dict) -> dict:
-    """The paper's Table 4: a model trained on filtered images, tested on the
-    ORIGINAL (unfiltered) test images."""
-    from study.data.active import load_source
-    from study.ml.evaluation import evaluate_model, open_checkpoint
-
-    model, spec, _meta = open_checkpoint(run["checkpoint_path"])
-    if spec.in_chans != 3:
-        return {"skipped": f"the model takes {spec.in_chans} channel(s); the original images have 3"}
-    source = (run.get("config") or {}).get("data")
-    dataset = load_source(source)
-    return evaluate_model(model, dataset, "test", spec=spec, image_filter=None)
+def _original_test_result(metrics: dict) -> dict:
+    """A finished filter job's result, as the pages read it: {"original_test":
+    metrics or {"skipped": why}}, or {"original_test_error": why} where the
+    job's process could not run that test (or did not: a job queued before
+    filter jobs tested in their own process)."""
+    original = metrics.get("test_original")
+    if not original:
+        return {"original_test_error": "the job's process stored no test on the original images"}
+    if "error" in original:
+        return {"original_test_error": original["error"]}
+    return {"original_test": original}
 
 
 def reconcile(engine=None) -> list[int]:

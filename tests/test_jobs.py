@@ -114,6 +114,69 @@ def test_crashes_end_failed_and_a_filter_job_tests_on_originals(engine):
     assert killed["status"] == "failed" and "SIGKILL" in killed["error_tail"]
 
 
+def _no_evaluation_here(monkeypatch):
+    """Any dataset decoding or model evaluation in this (the page's) process fails the test."""
+    import study.data.active
+    import study.ml.evaluation
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("settling a job decoded a dataset or ran a model in the polling process")
+
+    for module, name in ((study.data.active, "load_source"), (study.ml.evaluation, "evaluate_model"),
+                         (study.ml.evaluation, "open_checkpoint")):
+        monkeypatch.setattr(module, name, refuse)
+
+
+def test_a_filter_job_tests_on_originals_in_its_own_process(engine, monkeypatch):
+    """The job's `python -m study train` process stores the test on the original
+    images with its run; settling the job here (finalize) only reads it."""
+    from db.runs import get_run
+
+    _no_evaluation_here(monkeypatch)
+    job_id = jobs.submit({**TINY, "filter": "gaussian"}, kind="filter", engine=engine, start_worker=False)
+    # The worker's part, in this process: the training runs as a child, finalize runs here.
+    assert jobs.run_job(engine, jobs.get_job(job_id, engine), poll=0.2) == "finished"
+    job = jobs.get_job(job_id, engine)
+    run = get_run(engine, job["run_id"])
+    original = run["metrics"]["test_original"]
+    assert 0 <= original["accuracy"] <= 1 and original["n"] == run["metrics"]["test"]["n"]
+    assert job["result"] == {"original_test": original}
+    # What the job ran: the flag is a filter job's alone.
+    assert "--also-test-original" in jobs.train_argv({**TINY, "filter": "gaussian"}, "cpu", "filter")
+    assert "--also-test-original" not in jobs.train_argv({**TINY, "filter": "gaussian"}, "cpu")
+
+
+def test_reconcile_settles_filter_jobs_by_reading_their_runs(engine, study_home, monkeypatch):
+    """A poll after the worker died: a finished run's test on the originals is
+    read from its record (no dataset, no model here); a run left running is failed with its reason."""
+    from db.jobs import mark_started, set_pid
+    from db.runs import create_run, finish_run, get_run
+
+    _no_evaluation_here(monkeypatch)
+    original = {"split": "test", "accuracy": 0.75, "n": 8}
+    settled = {}
+    for name in ("finished", "skipped", "crashed"):
+        params = {**TINY, "filter": "srm" if name == "skipped" else "gaussian", "seed": len(settled)}
+        job_id = jobs.submit(params, kind="filter", engine=engine, start_worker=False)
+        run_id = create_run(engine, "lenet", {**params, "job_id": job_id})
+        log = jobs.jobs_dir() / f"{name}.err"
+        log.write_text("Traceback (most recent call last):\nRuntimeError: out of memory\n" if name == "crashed"
+                       else "")
+        if name != "crashed":
+            test_original = original if name == "finished" else {"skipped": "the model takes 1 channel(s)"}
+            finish_run(engine, run_id, "finished", metrics={"test_accuracy": 0.9, "test_original": test_original},
+                       checkpoint_path=str(study_home / "gone.pt"))
+        mark_started(engine, job_id, run_id=run_id, log_path=str(log))
+        set_pid(engine, job_id, 2**22 + 12345 + len(settled))  # no such process
+        settled[name] = (job_id, run_id)
+    assert sorted(jobs.reconcile(engine)) == sorted(job_id for job_id, _ in settled.values())
+    finished, skipped, crashed = (jobs.get_job(settled[k][0], engine) for k in ("finished", "skipped", "crashed"))
+    assert finished["status"] == "finished" and finished["result"] == {"original_test": original}
+    assert skipped["status"] == "finished" and "1 channel" in skipped["result"]["original_test"]["skipped"]
+    assert crashed["status"] == "failed" and "out of memory" in crashed["error_tail"]
+    assert get_run(engine, settled["crashed"][1])["status"] == "failed"
+
+
 def test_jobs_cli_lists_and_cancels(engine, capsys):
     import json
 
