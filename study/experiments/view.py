@@ -11,6 +11,7 @@ from study import paper
 from study.experiments import charts
 from study.data.filters import get as filter_info
 from study.experiments.plan import cnn_label
+from study.ml.runs import get_run, original_test, percent
 
 
 @dataclass
@@ -92,16 +93,53 @@ def _augment_sections(results: dict, model: str) -> list[Section]:
         figure=charts.augment_figure(rows, model), chart_name="augmentation")]
 
 
+TABLE3_COLUMNS = ("filter", "paper model", "paper train %", "paper val %", "paper test %",
+                  "our train %", "our val %", "our test %")
+TABLE4_COLUMNS = ("filter", "paper test on original %", "our test on original %")
+
+
+def filter_comparison(name: str, ours: dict) -> dict:
+    """One filter of the paper's Tables 3 and 4, ours beside the paper's: the
+    filter's label, the paper's model, train/val/test accuracy on filtered
+    images and the test on the original images, all in percent. `ours` has
+    train, val, test, test_original (percent, None where not measured) and,
+    where the original images could not be tested, a note saying why."""
+    ref = paper.TABLE3.get(name, (None, None, None))
+    original = ours.get("test_original")
+    note = ours.get("note")
+    return {"filter": filter_info(name).label, "paper model": paper.TABLE3_MODEL.get(name, "–"),
+            "paper train %": ref[0], "paper val %": ref[1], "paper test %": ref[2],
+            "our train %": ours.get("train"), "our val %": ours.get("val"), "our test %": ours.get("test"),
+            "paper test on original %": paper.TABLE4.get(name),
+            "our test on original %": original if original is not None else f"– ({note})" if note else "–"}
+
+
+def filter_results(engine, jobs: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The single-filter experiments among `jobs` (study.jobs.list_jobs, newest
+    first) as the paper's two tables: (Table 3 rows, Table 4 rows), each row led
+    by job, status and model, then filter_comparison()'s columns of that table."""
+    table3, table4 = [], []
+    for job in jobs:
+        if job["kind"] != "filter":
+            continue
+        run = get_run(engine, job["run_id"]) if job["run_id"] else None
+        metrics = (run or {}).get("metrics") or {}
+        original = original_test(run, job)
+        ours = {"train": percent(metrics.get("train_acc")), "val": percent(metrics.get("val_acc")),
+                "test": percent(metrics.get("test_accuracy")), "test_original": percent(original.get("accuracy")),
+                "note": original.get("skipped")}
+        row = filter_comparison(job["params"]["filter"], ours)
+        lead = {"job": job["id"], "status": job["status"], "model": job["params"]["model"]}
+        table3.append({**lead, **{column: row[column] for column in TABLE3_COLUMNS}})
+        table4.append({**lead, **{column: row[column] for column in TABLE4_COLUMNS}})
+    return table3, table4
+
+
 def _filter_sections(results: dict, model: str) -> list[Section]:
     rows, ref = results["rows"], results["rows"].get("none")
-    table3 = [{"filter": filter_info(n).label, "paper model": paper.TABLE3_MODEL[n],
-               "paper train %": paper.TABLE3[n][0], "paper val %": paper.TABLE3[n][1],
-               "paper test %": paper.TABLE3[n][2],
-               "our train %": rows[n]["train"], "our val %": rows[n]["val"], "our test %": rows[n]["test"]}
-              for n in paper.TABLE3]
-    table4 = [{"filter": filter_info(n).label, "paper test on original %": paper.TABLE4.get(n),
-               "our test on original %": rows[n]["test_original"] if rows[n].get("test_original") is not None
-               else f"– ({rows[n].get('note', 'not measured')})"} for n in paper.TABLE3]
+    compared = [filter_comparison(n, rows[n]) for n in paper.TABLE3]
+    table3 = [{column: row[column] for column in TABLE3_COLUMNS} for row in compared]
+    table4 = [{column: row[column] for column in TABLE4_COLUMNS} for row in compared]
     reference = (f" Our `{model}` without any filter: train {_num(ref['train'])} %, val {_num(ref['val'])} %, "
                  f"test {_num(ref['test'])} %." if ref else "")
     return [
