@@ -304,3 +304,15 @@ def _mean(values: pd.Series) -> float | None:
 def demographic_options(participants: pd.DataFrame, column: str) -> list[str]:
     """The values a demographic filter can choose from in this set (SKIPPED for None)."""
     return sorted(set(participants[column].fillna(SKIPPED).astype(str)))
+
+
+def counted_answers(answers: pd.DataFrame, filters: Filters = Filters()) -> pd.DataFrame:
+    """The answers (load_answers' rows) that the answer-level figures count under
+    these filters, by the Results page's rule (mark_participants): simulated
+    participants left out unless filters.include_simulated, then the demographic
+    and speeder filters, then completed participants only if asked."""
+    people = answers.drop_duplicates("participant_id")[["participant_id", "is_simulated", "completed",
+                                                         "age_band", "ai_exposure"]]
+    marked = mark_participants(people, answers, filters)
+    kept = marked[(marked["excluded"] == "") & (marked["completed"] | (not filters.completed_only))]
+    return answers[answers["participant_id"].isin(kept["participant_id"])].reset_index(drop=True)
