@@ -6,12 +6,13 @@ beside the paper's statements. Reports written headless by
 import pandas as pd
 import streamlit as st
 
-from models.zoo import list_models
 from study import jobs
+from study.data.active import DEMO_SOURCE
 from study.errors import StudyError
 from study.experiments.plan import Plan, trainings_planned
 from ui.auth import require_researcher
-from ui.jobs import data_select, job_card
+from ui.jobs import job_card
+from ui.pickers import data_select, device_select, model_select
 from ui.reports import draw_report, report_picker
 from ui.resources import engine as study_engine
 
@@ -24,7 +25,6 @@ EXPERIMENTS = {"sweeps": "Sweeps of the configurable CNN (Figures 5–7)",
 jobs.reconcile(engine)
 
 # ---------------------------------------------------------------- the form
-models = list_models()
 full_sweep = Plan.make("sweeps")
 st.caption(f"A sweep trains {trainings_planned(full_sweep)} models: conv layers {full_sweep.grid['n_conv']} × dense "
            f"layers {full_sweep.grid['n_dense']} × units {full_sweep.grid['dense_units']}, then L2 "
@@ -36,11 +36,10 @@ with st.form("experiment-form"):
     table = st.radio("Experiment", list(EXPERIMENTS), format_func=EXPERIMENTS.get, key="ex-table")
     left, right = st.columns(2)
     source = data_select("experiment", engine, key="ex-data", container=left)
-    model = right.selectbox("Model (augmentation; sweeps always train `cnn`)", models,
-                            index=models.index("lenet") if "lenet" in models else 0, key="ex-model")
+    model = model_select(key="ex-model", container=right, label="Model (augmentation; sweeps always train `cnn`)")
     epochs = left.number_input("Epochs per training", min_value=1, max_value=200, value=10, key="ex-epochs")
     max_train = right.number_input("Use at most N train images (0 = all)", min_value=0, value=0, key="ex-max-train")
-    device = left.selectbox("Device", ["auto", "cpu", "cuda", "mps"], key="ex-device")
+    device = device_select(key="ex-device", container=left)
     threads = right.number_input("CPU threads (0 = torch's choice)", min_value=0, value=0, key="ex-threads")
     quick = st.checkbox("Smoke run: small grids, batch 32, learning rate 1e-3", key="ex-quick")
     start = st.form_submit_button("Run experiment", type="primary")
@@ -51,7 +50,7 @@ if start:
               "device": device, "threads": int(threads) or None}
     try:
         job_id = jobs.submit(params, kind="experiment", engine=engine,
-                             label=f"{EXPERIMENTS[table]} · {'demo' if source == 'demo' else 'CIFAKE'}")
+                             label=f"{EXPERIMENTS[table]} · {'demo' if source == DEMO_SOURCE else 'CIFAKE'}")
     except StudyError as err:
         st.error(str(err))
     else:

@@ -6,15 +6,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from study.ml.runs import get_run
-from models.zoo import list_models
-from study import jobs, paper
+from study import jobs
 from study.data import filters
 from study.data.active import active_dataset
 from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
+from study.experiments.view import filter_results
 from ui.auth import require_researcher
-from ui.jobs import data_select
+from ui.pickers import data_select, device_select, filter_select, model_select
 from ui.reports import draw_report, report_picker
 from ui.resources import engine as study_engine
 
@@ -59,17 +58,14 @@ for name in [None, *filters.PAPER_FILTERS]:
 st.caption("SRM: the mean of the three SRM noise residuals of the luma, one channel; mid-grey = no residual.")
 
 # ---------------------------------------------------------------- run one
-models = list_models()
 with st.form("filter-form"):
     st.subheader("Run a filter experiment")
     left, right = st.columns(2)
-    model = left.selectbox("Model", models, index=models.index("lenet") if "lenet" in models else 0,
-                           key="fx-model")
-    image_filter = right.selectbox("Filter", list(filters.PAPER_FILTERS) + ["srm3"], key="fx-filter",
-                                   format_func=lambda f: filters.get(f).label)
+    model = model_select(key="fx-model", container=left)
+    image_filter = filter_select(key="fx-filter", container=right, choices=[*filters.PAPER_FILTERS, "srm3"])
     source = data_select("filter", engine, key="fx-data", container=left, default=dataset.source)
     epochs = left.number_input("Epochs", min_value=1, max_value=200, value=10, key="fx-epochs")
-    device = right.selectbox("Device", ["auto", "cpu", "cuda", "mps"], key="fx-device")
+    device = device_select(key="fx-device", container=right)
     max_train = left.number_input("Use at most N train images (0 = all)", min_value=0, value=0, key="fx-max-train")
     threads = right.number_input("CPU threads (0 = torch's choice)", min_value=0, value=0, key="fx-threads")
     all_four = st.checkbox("All four filters and a no-filter reference in one job, written up as a report "
@@ -92,31 +88,12 @@ if start:
 
 # ---------------------------------------------------------------- results
 st.subheader("Results beside the paper")
-
-
-def pct(value) -> str:
-    return "–" if value is None else f"{100 * value:.2f}"
-
-
-rows = []
-for job in jobs.list_jobs(engine, limit=200):
-    if job["kind"] != "filter":
-        continue
-    name = job["params"]["filter"]
-    run = get_run(engine, job["run_id"]) if job["run_id"] else None
-    metrics = (run or {}).get("metrics") or {}
-    original = (job["result"] or {}).get("original_test") or {}
-    ref = paper.TABLE3.get(name, (None, None, None))
-    rows.append({"job": job["id"], "status": job["status"], "model": job["params"]["model"],
-                 "filter": filters.get(name).label,
-                 "train %": pct(metrics.get("train_acc")), "val %": pct(metrics.get("val_acc")),
-                 "test filtered %": pct(metrics.get("test_accuracy")),
-                 "test original %": pct(original.get("accuracy")) if "accuracy" in original
-                 else original.get("skipped", "–") if original else "–",
-                 "paper val %": ref[1], "paper test filtered %": ref[2],
-                 "paper test original %": paper.TABLE4.get(name), "paper model": paper.TABLE3_MODEL.get(name, "–")})
-if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="filter-results")
+table3, table4 = filter_results(engine, jobs.list_jobs(engine, limit=200))
+if table3:
+    st.markdown("Trained and tested on filtered images (the paper's Table 3)")
+    st.dataframe(pd.DataFrame(table3), hide_index=True, key="filter-results")
+    st.markdown("Tested on the original test images (the paper's Table 4)")
+    st.dataframe(pd.DataFrame(table4), hide_index=True, key="filter-results-original")
 else:
     st.caption("No single-filter experiment yet.")
 

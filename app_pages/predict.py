@@ -16,10 +16,12 @@ from study.analysis import humans_vs_models as analysis_models
 from study.ml import live
 from study.data.active import active_dataset
 from study.analysis.images import per_image
+from study.analysis.results import counted_answers
 from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
 from study.data.uploads import UPLOAD_TYPES, decode_image
 from ui.auth import require_researcher
+from ui.formatting import number, pct
 from ui.resources import engine as study_engine
 
 require_researcher()
@@ -90,11 +92,10 @@ if source == "Survey set image":
     pixels, true_label = set_pixels[row], int(images.loc[row, "label"])
     image_note = f"`{images.loc[row, 'image_id']}` · set {set_id}, position {position}"
     answers = analysis.load_answers(engine, set_id)
-    n_simulated = int(answers["is_simulated"].sum()) if len(answers) else 0
-    if n_simulated and st.checkbox(f"Include simulated participants ({n_simulated} answers in this set)"):
-        kept = answers
-    else:
-        kept = answers[~answers["is_simulated"].astype(bool)] if len(answers) else answers
+    n_simulated = int(answers["is_simulated"].sum())
+    include_simulated = bool(n_simulated) and st.checkbox(
+        f"Include simulated participants ({n_simulated} answers in this set)")
+    kept = counted_answers(answers, analysis.Filters(include_simulated=include_simulated))
     humans = per_image(images, kept).set_index("pool_position").loc[position]
 
 elif source == "Dataset image":
@@ -157,7 +158,7 @@ if note:
 picked = st.multiselect(
     "Models (finished training runs)", list(by_key), default=first_models,
     format_func=lambda k: by_key[k].key + ("" if by_key[k].test_accuracy is None
-                                           else f" · test accuracy {by_key[k].test_accuracy:.1%}"),
+                                           else f" · test accuracy {pct(by_key[k].test_accuracy)}"),
 )
 left, middle, right = st.columns(3)
 method = left.selectbox("CAM method", list(METHODS), format_func=lambda m: METHODS[m][1])
@@ -190,7 +191,8 @@ with models_area:
         image_col.image(live.enlarged_png(pixels), caption="image (nearest-neighbour)", width="stretch")
         verdict = f"P(AI-generated) = **{result.p_fake:.3f}** → **{result.predicted_name}**"
         if true_label is not None:  # the cached result does not know the label: judge it here
-            verdict += " ✅ right" if result.predicted == true_label else " ❌ wrong"
+            verdict += (" :green[:material/check_circle: right]" if result.predicted == true_label
+                        else " :red[:material/cancel: wrong]")
         verdict_col.markdown(verdict)
         explained_what = "no class" if result.target_class is None else live.LABEL_NAMES[result.target_class]
         verdict_col.caption(f"{METHODS[method][1]} for {explained_what} at `{result.layer}` "
@@ -209,8 +211,7 @@ if humans_area is not None:
         if n == 0:
             st.write("Nobody has answered this image yet.")
         else:
-            st.metric("Said AI-generated", f"{humans['share_said_ai']:.0%}")
+            st.metric("Said AI-generated", pct(humans["share_said_ai"], 0))
             st.metric("Answers", n)
-            confidence = humans["mean_confidence"]
-            st.metric("Mean confidence (1–5)", "–" if np.isnan(confidence) else f"{confidence:.2f}")
-            st.metric("Mean response time", f"{humans['mean_response_ms'] / 1000:.1f} s")
+            st.metric("Mean confidence (1–5)", number(humans["mean_confidence"]))
+            st.metric("Mean response time", f"{number(humans['mean_response_ms'] / 1000, 1)} s")

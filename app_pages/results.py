@@ -23,6 +23,7 @@ from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
 from study.ml.live import LiveLink
 from ui.auth import require_researcher
+from ui.formatting import MISSING, number, pct
 from ui.links import live_prediction_link
 from ui.resources import engine as study_engine
 
@@ -41,18 +42,6 @@ def predictions_for(checkpoint_path: str, mtime: float, set_id: int, url: str) -
 @st.cache_data(show_spinner=False, max_entries=16)
 def thumbnails_for(set_id: int, url: str) -> list[str]:
     return [thumbnail_data_uri(pixels) for pixels in analysis.set_image_pixels(engine, set_id)]
-
-
-def f2(value) -> str:
-    return "–" if value is None else f"{value:.2f}"
-
-
-def ms(value) -> str:
-    return "–" if value is None else f"{value:.0f}"
-
-
-def pct(value) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
 
 
 # --- which set ----------------------------------------------------------------------
@@ -155,10 +144,10 @@ if s.n == 0:
             "participants (answer-level figures below use the answers given so far).")
 else:
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric(f"Mean score (of {s.set_size})", f2(s.mean))
-    m2.metric("Median", f2(s.median))
-    m3.metric("SD", f2(s.sd))
-    m4.metric("95% CI of the mean", "–" if s.ci_low is None else f"[{f2(s.ci_low)}, {f2(s.ci_high)}]")
+    m1.metric(f"Mean score (of {s.set_size})", number(s.mean))
+    m2.metric("Median", number(s.median))
+    m3.metric("SD", number(s.sd))
+    m4.metric("95% CI of the mean", MISSING if s.ci_low is None else f"[{number(s.ci_low)}, {number(s.ci_high)}]")
     counts_by_score = np.bincount(result.score_values.astype(int), minlength=s.set_size + 1)
     histogram = go.Figure(go.Bar(x=list(range(s.set_size + 1)), y=counts_by_score, name="participants"))
     if s.ci_low is not None:
@@ -184,8 +173,8 @@ a, sdt = result.accuracy, result.sdt_pooled
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Accuracy on REAL images", pct(a["real"]), help=f"{a['n_real']} answers")
 m2.metric("Accuracy on FAKE images", pct(a["fake"]), help=f"{a['n_fake']} answers")
-m3.metric("d′ (pooled)", "–" if sdt.dprime is None else f"{sdt.dprime:.3f}")
-m4.metric("criterion c (pooled)", "–" if sdt.criterion is None else f"{sdt.criterion:.3f}")
+m3.metric("d′ (pooled)", number(sdt.dprime, 3))
+m4.metric("criterion c (pooled)", number(sdt.criterion, 3))
 mean_d = result.sdt_mean["mean_dprime"]
 st.caption(
     "Signal = AI-generated (FAKE): a hit is saying “AI-generated” to a FAKE image, a false alarm saying it "
@@ -222,15 +211,17 @@ table = pd.DataFrame({
     "mean response (ms)": images["mean_response_ms"],
     "human majority": images["majority"].map({1.0: "AI-generated", 0.0: "Real photo"}).fillna("tie / none"),
 })
-config = {
-    "share right": st.column_config.ProgressColumn("share right", min_value=0.0, max_value=1.0, format="percent"),
+config = {  # the image and its id stay in view while the models' columns scroll past
+    "image_id": st.column_config.TextColumn("image_id", pinned=True),
+    "share right": st.column_config.ProgressColumn("share right", min_value=0.0, max_value=1.0, format="percent",
+                                                   width=100),
     "said AI": st.column_config.NumberColumn("said AI", format="percent"),
     "mean confidence": st.column_config.NumberColumn(format="%.2f"),
     "mean response (ms)": st.column_config.NumberColumn(format="%.0f"),
 }
 try:
     table.insert(0, "image", thumbnails_for(set_id, database_url))
-    config["image"] = st.column_config.ImageColumn("image", width="small")
+    config["image"] = st.column_config.ImageColumn("image", width="small", pinned=True)
 except StudyError as err:
     st.caption(f"No thumbnails: {err}")
 for key in predictions:
@@ -294,8 +285,7 @@ if result.models:
     columns = st.columns(min(len(result.models), 4))
     for i, model in enumerate(result.models):
         columns[i % len(columns)].metric(
-            f"κ {model.key} vs human majority", "–" if model.kappa_vs_majority is None else
-            f"{model.kappa_vs_majority:.3f}", help=f"Cohen's kappa over the {model.n_compared} images with a "
+            f"κ {model.key} vs human majority", number(model.kappa_vs_majority, 3), help=f"Cohen's kappa over the {model.n_compared} images with a "
             f"human majority; agreement {pct(model.agreement_with_majority)}")
     st.caption(f"Cohen's kappa (scikit-learn) between each model's answer (P(AI) ≥ 0.5) and the human majority, "
                f"over the {humans.majority_n} images with a majority ({humans.majority_ties} tied images left out). "
@@ -316,7 +306,8 @@ right.plotly_chart(px.box(rt, x="answer_was", y="response_ms", points="outliers"
                           labels={"response_ms": "response time (ms)", "answer_was": "answer"},
                           title="Against correctness"), key="rt-box")
 st.caption(
-    f"Median {ms(times['median_ms'])} ms (right {ms(times['median_ms_right'])}, wrong {ms(times['median_ms_wrong'])})"
+    f"Median {number(times['median_ms'], 0)} ms (right {number(times['median_ms_right'], 0)}, "
+    f"wrong {number(times['median_ms_wrong'], 0)})"
     + ("" if times["mannwhitney_p"] is None else
        f"; Mann-Whitney U test, right vs wrong, two-sided p = {times['mannwhitney_p']:.4f}")
     + ". Times run from the moment the server first sent the image to the moment the answer reached it."

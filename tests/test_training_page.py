@@ -87,7 +87,7 @@ def test_filters_page_shows_the_table2_grid_and_queues_an_experiment(study_home,
     job = jobs.list_jobs()[0]
     assert job["kind"] == "filter" and job["params"]["filter"] == "srm" and job["status"] == "queued"
     table = at.dataframe[0].value
-    assert list(table["filter"]) == ["SRM Filter"] and list(table["paper test filtered %"]) == [85.47]
+    assert list(table["filter"]) == ["SRM Filter"] and list(table["paper test %"]) == [85.47]
 
 
 def test_filters_page_runs_all_four_filters_as_one_job_and_draws_its_report(study_home, monkeypatch):

@@ -1,0 +1,62 @@
+"""The fields that the job forms share (Training, Filter experiments, Sweeps):
+the model, the data, the device and the image filter, each written once. The
+choices come from the domain: the zoo's models with the paper's recipe's model
+preselected (study.ml.training.TrainConfig), the devices study.ml.devices knows,
+the sources a job of this kind can use (study.jobs.data_choices)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from models.zoo import list_models
+from study import jobs
+from study.data import filters
+from study.data.active import DEMO_SOURCE
+from study.ml.devices import CHOICES as DEVICE_CHOICES
+from study.ml.training import TrainConfig
+
+NO_FILTER = "none"
+
+
+def source_label(source: str) -> str:
+    return "demo (synthetic, not CIFAKE)" if source == DEMO_SOURCE else source
+
+
+def model_select(*, key: str, container=st, label: str = "Model") -> str:
+    """The zoo's models; preselected: the paper's recipe's model (TrainConfig.model)."""
+    models = list_models()
+    index = models.index(TrainConfig.model) if TrainConfig.model in models else 0
+    return container.selectbox(label, models, index=index, key=key)
+
+
+def device_select(*, key: str, container=st) -> str:
+    """auto (CUDA, then MPS, then the CPU), or one named."""
+    return container.selectbox("Device", DEVICE_CHOICES, key=key)
+
+
+def filter_select(*, key: str, container=st, choices: Sequence[str] | None = None) -> str | None:
+    """An image filter by its label in the paper; None for no filter. Without
+    `choices`: every filter, and "none" first."""
+    options = [NO_FILTER, *filters.names()] if choices is None else list(choices)
+    chosen = container.selectbox("Filter", options, key=key,
+                                 format_func=lambda f: NO_FILTER if f == NO_FILTER else filters.get(f).label)
+    return None if chosen == NO_FILTER else chosen
+
+
+def data_select(kind: str, engine, *, key: str, container=st, default: str | None = None) -> str:
+    """The "Data" select box of a job form: only the sources that have the splits
+    a job of this kind needs (study.jobs.data_choices), with a line under it for
+    each source left out and why. Preselected: default, else the configured CIFAKE
+    where it qualifies."""
+    offered, left_out = jobs.data_choices(kind, engine)
+    index = offered.index(default) if default in offered else len(offered) - 1
+    chosen = st.session_state.get(key)
+    if isinstance(chosen, str) and chosen not in offered:
+        # Chosen while it still qualified (a stale form): keep it, so that the
+        # submission is refused with its reason rather than quietly run on another source.
+        offered = [*offered, chosen]
+    choice = container.selectbox("Data", offered, index=index, format_func=source_label, key=key)
+    for reason in left_out:
+        container.caption(f"Not offered: {reason}.")
+    return choice
