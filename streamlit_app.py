@@ -2,13 +2,16 @@
 
 Participants only ever see the survey (no navigation at all); the login page is
 reachable at /login. Researcher pages join the navigation after login, so their
-URLs lead nowhere for anyone else."""
+URLs lead nowhere for anyone else. Icons are Streamlit's Material Symbols (a
+font the app serves itself), not emoji: lab machines and kiosks often lack an
+emoji font and would show empty boxes."""
 import streamlit as st
 
 from ui.auth import current_secret, is_researcher
 from ui.resources import engine
 
-st.set_page_config(page_title="Real photo or AI-generated?", page_icon="🖼️", layout="centered")
+TITLE = "Real photo or AI-generated?"
+ICON = ":material/image_search:"
 
 
 @st.cache_resource(show_spinner=False)
@@ -19,18 +22,21 @@ def _prepare_once() -> None:
 
 _prepare_once()
 
-survey = st.Page("app_pages/survey.py", title="Survey", icon="🖼️", default=True)
-login = st.Page("app_pages/login.py", title="Researcher login", icon="🔑", url_path="login")
+survey = st.Page("app_pages/survey.py", title="Survey", icon=ICON, default=True)
+login = st.Page("app_pages/login.py", title="Researcher login", icon=":material/key:", url_path="login")
+researcher_pages = []
 
 if is_researcher():
     researcher_pages = [
-        st.Page("app_pages/setup.py", title="Setup", icon="🛠️", url_path="setup"),
-        st.Page("app_pages/survey_admin.py", title="Survey sets", icon="🗂️", url_path="survey-sets"),
-        st.Page("app_pages/results.py", title="Results", icon="📊", url_path="results"),
-        st.Page("app_pages/predict.py", title="Live predictions", icon="🔍", url_path="predict"),
-        st.Page("app_pages/training.py", title="Training", icon="🏋️", url_path="training"),
-        st.Page("app_pages/filters.py", title="Filter experiments", icon="🎛️", url_path="filters"),
-        st.Page("app_pages/experiments.py", title="Sweeps and augmentation", icon="📈", url_path="experiments"),
+        st.Page("app_pages/setup.py", title="Setup", icon=":material/settings:", url_path="setup"),
+        st.Page("app_pages/survey_admin.py", title="Survey sets", icon=":material/folder_open:",
+                url_path="survey-sets"),
+        st.Page("app_pages/results.py", title="Results", icon=":material/bar_chart:", url_path="results"),
+        st.Page("app_pages/predict.py", title="Live predictions", icon=":material/search:", url_path="predict"),
+        st.Page("app_pages/training.py", title="Training", icon=":material/fitness_center:", url_path="training"),
+        st.Page("app_pages/filters.py", title="Filter experiments", icon=":material/tune:", url_path="filters"),
+        st.Page("app_pages/experiments.py", title="Sweeps and augmentation", icon=":material/monitoring:",
+                url_path="experiments"),
     ]
     page = st.navigation(
         {"Participants": [survey], "Researcher": researcher_pages, "Account": [login]},
@@ -38,4 +44,8 @@ if is_researcher():
     )
 else:
     page = st.navigation([survey, login], position="hidden")
+
+# Which page runs decides the layout: a participant reads one centred column;
+# the researcher pages' tables and figures need the window's width.
+st.set_page_config(page_title=TITLE, page_icon=ICON, layout="wide" if page in researcher_pages else "centered")
 page.run()

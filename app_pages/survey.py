@@ -176,7 +176,7 @@ elif step.stage == "done":
     for item in step.results:
         picture, words = st.columns([1, 4], vertical_alignment="center")
         picture.image(item.thumbnail_png, width=survey_flow.THUMB_PX, output_format="PNG")
-        mark = "✅ right" if item.correct else "❌ wrong"
+        mark = ":green[:material/check_circle: right]" if item.correct else ":red[:material/cancel: wrong]"
         words.markdown(
             f"**Image {item.position}** — you said *{survey.ANSWER_LABELS[item.answer]}*; "
             f"it is *{survey.ANSWER_LABELS[item.label]}*. {mark}"

@@ -17,7 +17,7 @@ LIVE_PAGE = "app_pages/predict.py"  # as streamlit_app.py registers it, relative
 def live_prediction_link(link: LiveLink, label: str) -> None:
     """A same-tab link to the Live predictions page showing what link names."""
     try:
-        st.page_link(LIVE_PAGE, label=label, icon="🔍", query_params=link.query_params())
+        st.page_link(LIVE_PAGE, label=label, icon=":material/search:", query_params=link.query_params())
     except StreamlitPageNotFoundError:
         # The page runs on its own (`streamlit run app_pages/...`, a page test):
         # there is no navigation to link into, so say where to look instead.
