@@ -1,10 +1,11 @@
 """Researcher page "Live predictions": one image in front of several trained
 models at once, each with P(AI-generated) and its Grad-CAM map, beside what
-the humans answered. Query (study.live.LiveLink): ?run=<training run> compares
+the humans answered. Query (study.ml.live.LiveLink): ?run=<training run> compares
 that run's model (the Training page links here), ?set=<survey set id>&image=<pool
 position> shows that survey image (the Results page links here), ?id=<dataset
 image id> a dataset image. Researchers only, so image ids are shown. The work
-is in study.live, study.uploads, models.explain."""
+is in study.ml.live, study.data.uploads, models.explain; who counts is the
+Results page's rule (study.analysis.results.counted_answers)."""
 from pathlib import Path
 
 import numpy as np

@@ -1,5 +1,5 @@
 """Researcher page "Survey sets": see the open set, create, open and close sets,
-edit the consent text, download the answers. Logic in study/survey_sets.py."""
+edit the consent text, download the answers. Logic in study/survey/."""
 import streamlit as st
 
 from study import survey

@@ -1,4 +1,4 @@
-"""Drawing a reproduction report (study/reproduce_view.py sections) on a page:
+"""Drawing a reproduction report (study/experiments/view.py sections) on a page:
 a picker over the reports on disk, the demo warning, tables, charts, how the
 numbers were made, and the markdown to download."""
 from __future__ import annotations
