@@ -12,6 +12,7 @@ from study.data.active import active_dataset
 from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
 from study.experiments.view import filter_results
+from study.labels import FAKE, REAL
 from ui.auth import require_researcher
 from ui.pickers import data_select, device_select, filter_select, model_select
 from ui.reports import draw_report, report_picker
@@ -33,7 +34,7 @@ def sample(fingerprint: str, per_class: int, seed: int) -> dict[int, np.ndarray]
     part = dataset.split("test") if np.any(dataset.splits == "test") else dataset
     rng = np.random.default_rng(seed)
     return {label: part.images[rng.choice(np.flatnonzero(part.labels == label), per_class, replace=False)]
-            for label in (1, 0)}
+            for label in (FAKE, REAL)}
 
 
 def enlarge(images: np.ndarray) -> list[np.ndarray]:
@@ -53,7 +54,7 @@ head[2].markdown("**Real**")
 for name in [None, *filters.PAPER_FILTERS]:
     row = st.columns([1, 2, 2])
     row[0].markdown("Original" if name is None else filters.get(name).label)
-    for column, label in zip(row[1:], (1, 0)):
+    for column, label in zip(row[1:], (FAKE, REAL)):
         column.image(enlarge(filters.apply(name, samples[label])), width=32 * SCALE)
 st.caption("SRM: the mean of the three SRM noise residuals of the luma, one channel; mid-grey = no residual.")
 

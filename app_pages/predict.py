@@ -20,6 +20,7 @@ from study.analysis.images import per_image
 from study.analysis.results import counted_answers
 from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
+from study.labels import CLASS_NAMES, class_name
 from study.data.uploads import UPLOAD_TYPES, decode_image
 from ui.auth import require_researcher
 from ui.formatting import number, pct
@@ -30,7 +31,7 @@ st.title("Live predictions")
 engine = study_engine()
 TRAIN_HINT = "python -m study train --model lenet --data demo --epochs 3"
 SOURCES = ["Survey set image", "Dataset image", "Upload"]
-CLASS_CHOICES = {"predicted class": None, "REAL": 0, "FAKE": 1}
+CLASS_CHOICES = {"predicted class": None, **{name: label for label, name in enumerate(CLASS_NAMES)}}
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
@@ -112,12 +113,12 @@ elif source == "Dataset image":
             st.stop()
     else:
         left, right = st.columns(2)
-        label_filter = left.radio("Label", ["any", "REAL", "FAKE"], horizontal=True)
+        label_filter = left.radio("Label", ["any", *CLASS_NAMES], horizontal=True)
         split_names = sorted(set(dataset.splits.tolist()))
         split = right.radio("Split", ["any", *split_names], horizontal=True)
         keep = np.ones(len(dataset), bool)
         if label_filter != "any":
-            keep &= dataset.labels == ("REAL", "FAKE").index(label_filter)
+            keep &= dataset.labels == CLASS_NAMES.index(label_filter)
         if split != "any":
             keep &= dataset.splits == split
         candidates = np.flatnonzero(keep)
@@ -163,11 +164,11 @@ picked = st.multiselect(
 )
 left, middle, right = st.columns(3)
 method = left.selectbox("CAM method", list(METHODS), format_func=lambda m: METHODS[m][1])
-class_name = middle.selectbox("Explain", list(CLASS_CHOICES), disabled=method == "eigencam")
+explain_choice = middle.selectbox("Explain", list(CLASS_CHOICES), disabled=method == "eigencam")
 opacity = right.slider("Map opacity", 0.0, 1.0, 0.5, 0.05)
-target_class = CLASS_CHOICES[class_name]
+target_class = CLASS_CHOICES[explain_choice]
 
-st.caption(image_note + ("" if true_label is None else f" · true label **{live.LABEL_NAMES[true_label]}**"))
+st.caption(image_note + ("" if true_label is None else f" · true label **{class_name(true_label)}**"))
 
 # --- one row per model, the humans beside -------------------------------------------
 if humans is not None:
@@ -190,12 +191,12 @@ with models_area:
         st.markdown(f"**{choice.key}**")
         image_col, verdict_col, cam_col = st.columns(3)
         image_col.image(live.enlarged_png(pixels), caption="image (nearest-neighbour)", width="stretch")
-        verdict = f"P(AI-generated) = **{result.p_fake:.3f}** → **{result.predicted_name}**"
+        verdict = f"P(AI-generated) = **{result.p_ai:.3f}** → **{result.predicted_name}**"
         if true_label is not None:  # the cached result does not know the label: judge it here
             verdict += (" :green[:material/check_circle: right]" if result.predicted == true_label
                         else " :red[:material/cancel: wrong]")
         verdict_col.markdown(verdict)
-        explained_what = "no class" if result.target_class is None else live.LABEL_NAMES[result.target_class]
+        explained_what = "no class" if result.target_class is None else class_name(result.target_class)
         verdict_col.caption(f"{METHODS[method][1]} for {explained_what} at `{result.layer}` "
                             f"({result.native_shape[0]}x{result.native_shape[1]} native map)")
         cam_col.image(live.overlay_png(pixels, result.cam, opacity=opacity), caption="CAM overlay", width="stretch")

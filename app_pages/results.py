@@ -21,6 +21,7 @@ from study.analysis.scores import SDT_CORRECTION
 from study.config import get_settings
 from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
+from study.labels import ANSWER_NAMES, CLASS_NAMES
 from study.ml.live import LiveLink
 from ui.auth import require_researcher
 from ui.formatting import MISSING, number, pct
@@ -209,7 +210,8 @@ table = pd.DataFrame({
     "said AI": images["share_said_ai"],
     "mean confidence": images["mean_confidence"],
     "mean response (ms)": images["mean_response_ms"],
-    "human majority": images["majority"].map({1.0: "AI-generated", 0.0: "Real photo"}).fillna("tie / none"),
+    "human majority": images["majority"].map({float(label): name for label, name in enumerate(ANSWER_NAMES)})
+                                         .fillna("tie / none"),
 })
 config = {  # the image and its id stay in view while the models' columns scroll past
     "image_id": st.column_config.TextColumn("image_id", pinned=True),
@@ -245,7 +247,7 @@ st.subheader("Humans and models")
 
 
 def confusion_figure(matrix, title: str, x_title: str) -> go.Figure:
-    figure = px.imshow(np.array(matrix), x=["REAL", "FAKE"], y=["REAL", "FAKE"], text_auto=True,
+    figure = px.imshow(np.array(matrix), x=list(CLASS_NAMES), y=list(CLASS_NAMES), text_auto=True,
                        color_continuous_scale="Blues", title=title)
     figure.update_layout(xaxis_title=x_title, yaxis_title="true label", coloraxis_showscale=False, height=300)
     return figure

@@ -11,6 +11,7 @@ from study import survey
 from study.survey import flow as survey_flow
 from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
+from study.labels import FAKE, REAL, answer_name
 from ui import participant_memory
 from ui.resources import engine as study_engine
 
@@ -161,10 +162,10 @@ elif step.stage == "image":
         captions=["guessing", "", "", "", "certain"],
     )
     real, fake = st.columns(2)
-    real.button("Real photo", key=f"answer-real-{k}", type="primary", width="stretch", shortcut="P",
-                on_click=record_answer, args=(step.token, k, 0))
-    fake.button("AI-generated", key=f"answer-ai-{k}", type="primary", width="stretch", shortcut="A",
-                on_click=record_answer, args=(step.token, k, 1))
+    real.button(answer_name(REAL), key=f"answer-real-{k}", type="primary", width="stretch", shortcut="P",
+                on_click=record_answer, args=(step.token, k, REAL))
+    fake.button(answer_name(FAKE), key=f"answer-ai-{k}", type="primary", width="stretch", shortcut="A",
+                on_click=record_answer, args=(step.token, k, FAKE))
 
 elif step.stage == "done":
     st.success(f"Thank you! You got **{step.score.correct} of {step.score.total}** right.")
@@ -178,8 +179,8 @@ elif step.stage == "done":
         picture.image(item.thumbnail_png, width=survey_flow.THUMB_PX, output_format="PNG")
         mark = ":green[:material/check_circle: right]" if item.correct else ":red[:material/cancel: wrong]"
         words.markdown(
-            f"**Image {item.position}** — you said *{survey.ANSWER_LABELS[item.answer]}*; "
-            f"it is *{survey.ANSWER_LABELS[item.label]}*. {mark}"
+            f"**Image {item.position}** — you said *{answer_name(item.answer)}*; "
+            f"it is *{answer_name(item.label)}*. {mark}"
         )
 
 # Last, so that the (invisible) cookie writer never shifts what the person sees.

@@ -8,6 +8,7 @@ import streamlit as st
 
 from study import jobs
 from study.errors import StudyError
+from study.labels import CLASS_NAMES
 from study.ml import runs
 from study.ml.live import LiveLink
 from ui.auth import require_researcher
@@ -87,7 +88,8 @@ live_jobs()
 
 # ---------------------------------------------------------------- finished runs
 def confusion_figure(matrix: list[list[int]]) -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=matrix, x=["predicted REAL", "predicted FAKE"], y=["true REAL", "true FAKE"],
+    fig = go.Figure(go.Heatmap(z=matrix, x=[f"predicted {name}" for name in CLASS_NAMES],
+                               y=[f"true {name}" for name in CLASS_NAMES],
                                text=matrix, texttemplate="%{text}", colorscale="Blues", showscale=False))
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), yaxis_autorange="reversed")
     return fig

@@ -13,11 +13,12 @@ import timm
 import torch
 from torch import nn
 
+from models.labels import CLASS_NAMES
 from models.registry import CheckpointError, ModelError, ModelSpec
 from models.zoo import create_model
 
 CHECKPOINT_VERSION = 1
-CLASSES = {0: "REAL", 1: "FAKE"}
+CLASSES = dict(enumerate(CLASS_NAMES))  # as every checkpoint stores them: {0: "REAL", 1: "FAKE"}
 
 
 def library_versions() -> dict[str, str]:

@@ -43,7 +43,8 @@ from pytorch_grad_cam import (
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget
 from torch import nn
 
-from models.predict import FAKE, prepare_batch, to_tensor_nchw
+from models.labels import FAKE, REAL, class_name, other_label, predicted_label
+from models.predict import prepare_batch, to_tensor_nchw
 from models.registry import ModelError, ModelSpec
 
 # Name -> (class, label). Gradient-free EigenCAM ignores the target class.
@@ -64,8 +65,8 @@ DEFAULT_OPACITY = 0.5
 
 @dataclass(frozen=True)
 class Explanation:
-    p_fake: float  # P(AI-generated) from the same forward pass the map explains
-    predicted: int  # 0 REAL, 1 FAKE
+    p_ai: float  # P(AI-generated) from the same forward pass the map explains
+    predicted: int  # REAL (0) or FAKE (1)
     target_class: int | None  # the class explained; None for class-free methods
     method: str
     cam: np.ndarray  # (H, W) float32 in [0, 1] at the image's own size
@@ -121,12 +122,11 @@ def explain(model: nn.Module, image: np.ndarray, spec: ModelSpec | None = None, 
     shown instead, labelled as such (target_class and note say so)."""
     result = _explain_once(model, image, spec, method=method, target_class=target_class)
     if target_class is None and result.target_class is not None and result.is_constant:
-        other = 1 - result.predicted
+        other = other_label(result.predicted)
         flipped = _explain_once(model, image, spec, method=method, target_class=other)
         if not flipped.is_constant:
-            names = ("REAL", "FAKE")
-            return replace(flipped, note=f"no region raises the predicted class {names[result.predicted]}; "
-                                         f"the map shows the evidence for {names[other]} instead")
+            return replace(flipped, note=f"no region raises the predicted class {class_name(result.predicted)}; "
+                                         f"the map shows the evidence for {class_name(other)} instead")
     return result
 
 
@@ -135,8 +135,9 @@ def _explain_once(model: nn.Module, image: np.ndarray, spec: ModelSpec | None = 
     spec = spec or model.spec
     if method not in METHODS:
         raise ModelError(f"unknown CAM method {method!r}; choose one of: {', '.join(METHODS)}")
-    if target_class not in (None, 0, 1):
-        raise ModelError(f"target class must be 0 (REAL) or 1 (FAKE), not {target_class!r}")
+    if target_class not in (None, REAL, FAKE):
+        raise ModelError(f"target class must be {REAL} ({class_name(REAL)}) or {FAKE} ({class_name(FAKE)}), "
+                         f"not {target_class!r}")
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3:
         raise ModelError(f"expected one (H, W, C) uint8 image, got {image.shape} {image.dtype}")
@@ -162,11 +163,11 @@ def _explain_once(model: nn.Module, image: np.ndarray, spec: ModelSpec | None = 
     leaked = _hooks_on(layers)
     if leaked:  # a grad-cam release that did not happen would grow memory call by call
         raise RuntimeError(f"{leaked} CAM hooks left on {spec.name}'s target layer")
-    p_fake = float(torch.softmax(logits, dim=1)[0, FAKE])
-    predicted = int(p_fake >= 0.5)
+    p_ai = float(torch.softmax(logits, dim=1)[0, FAKE])
+    predicted = predicted_label(p_ai)
     cam_map = _to_image_size(np.asarray(grayscale, dtype=np.float32), (height, width))
     explained = None if method not in CLASS_AWARE else (predicted if target_class is None else int(target_class))
-    return Explanation(p_fake=p_fake, predicted=predicted, target_class=explained, method=method,
+    return Explanation(p_ai=p_ai, predicted=predicted, target_class=explained, method=method,
                        cam=cam_map, native_shape=(int(native[0]), int(native[1])),
                        layer=", ".join(_layer_name(model, layer) for layer in layers))
 

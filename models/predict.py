@@ -9,9 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.labels import FAKE
 from models.registry import ModelSpec
-
-FAKE = 1  # label 1 = AI-generated; every probability we report is P(label 1)
 
 
 def to_tensor_nchw(images: np.ndarray | torch.Tensor) -> torch.Tensor:

@@ -43,6 +43,7 @@ from pathlib import Path
 
 from study.database import study_engine
 from study.errors import StudyError
+from study.labels import CLASS_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TAIL_LINES = 25
@@ -251,8 +252,9 @@ def data_problem(kind: str, source: str | None, have=None) -> str | None:
     if not missing:
         return None
     holds = f"only the {' and '.join(have)} split" if have else "no images"
+    folders = " and ".join(f"`{split}/{name}`" for split in missing for name in CLASS_NAMES)
     return (f"the dataset {source} has {holds}, no {' and no '.join(missing)} split, and {_NEEDS_WORDS[kind]}; "
-            f"prepare a source that also has {' and '.join(f'`{s}/REAL` and `{s}/FAKE`' for s in missing)} "
+            f"prepare a source that also has {folders} "
             "images (for CIFAKE: its train and its test pack) on the Setup page or with "
             "`python -m study data prepare PATH`")
 

@@ -13,9 +13,10 @@ import pytest
 from PIL import Image
 
 from study.data import datasets as data_module
-from study.data.datasets import LABELS, cached_dataset, decode_chunk, load_dataset, source_fingerprint
+from study.data.datasets import cached_dataset, decode_chunk, load_dataset, source_fingerprint
 from study.data.demo import DEMO_NOTE, demo_pool
 from study.errors import DatasetError, StudyError
+from study.labels import CLASS_NAMES
 
 # STUDY_HOME is a fresh tmp folder for every test: tests/conftest.py's `study_home`.
 
@@ -38,7 +39,7 @@ def make_files(label_names=("REAL", "FAKE"), split_names=("train", "test")) -> d
     files = {}
     seed = 0
     for split in ("train", "test"):
-        for label in LABELS:
+        for label in CLASS_NAMES:
             for i in range(6):
                 seed += 1
                 files[f"{split}/{label}/{label[0].lower()}{i}.jpg"] = jpeg(noise(seed))
@@ -56,7 +57,7 @@ def make_files(label_names=("REAL", "FAKE"), split_names=("train", "test")) -> d
 
 def on_disk_name(image_id: str, label_names, split_names) -> str:
     split, label, name = image_id.split("/")
-    return f"{split_names[('train', 'test').index(split)]}/{label_names[LABELS.index(label)]}/{name}"
+    return f"{split_names[('train', 'test').index(split)]}/{label_names[CLASS_NAMES.index(label)]}/{name}"
 
 
 def write_folder(root: Path, files, label_names=("REAL", "FAKE"), split_names=("train", "test")) -> Path:
@@ -106,7 +107,7 @@ def test_folder_gives_ids_labels_splits_and_32x32_images(folder, files, tmp_path
     assert dataset.images.shape == (24, 32, 32, 3) and dataset.images.dtype == np.uint8
     assert dataset.images.flags["C_CONTIGUOUS"]
     for image_id, label, split in zip(dataset.ids, dataset.labels, dataset.splits):
-        assert LABELS[label] == image_id.split("/")[1]
+        assert CLASS_NAMES[label] == image_id.split("/")[1]
         assert split == image_id.split("/")[0]
     assert dataset.report["counts"] == {"test": {"REAL": 6, "FAKE": 6}, "train": {"REAL": 6, "FAKE": 6}}
     assert not dataset.is_demo and dataset.source == str(folder.resolve())

@@ -50,7 +50,7 @@ def test_every_zoo_model_gives_a_non_constant_map_at_the_images_size(name):
     assert not result.is_constant, f"{name}: constant Grad-CAM map"
     assert 0.0 <= result.cam.min() and result.cam.max() <= 1.0
     assert min(result.native_shape) >= 4, f"{name}: native map {result.native_shape} is under 4x4"
-    assert 0.0 <= result.p_fake <= 1.0
+    assert 0.0 <= result.p_ai <= 1.0
     # The predicted class, or (said in the note) the other one when nothing supports the prediction.
     assert result.target_class == result.predicted or (result.note and "instead" in result.note)
     assert all(not layer._forward_hooks and not layer._backward_hooks for layer in layers)
@@ -79,7 +79,7 @@ def test_the_chosen_class_changes_the_map(lenet):
 def test_the_probability_is_the_same_as_plain_prediction(lenet):
     images = np.stack([textured_image(s) for s in range(3)])
     plain = predict_proba(lenet, images)
-    explained = [cam.explain(lenet, image).p_fake for image in images]
+    explained = [cam.explain(lenet, image).p_ai for image in images]
     np.testing.assert_allclose(explained, plain, atol=1e-5)
 
 

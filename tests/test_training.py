@@ -120,8 +120,8 @@ def test_augmentation_keeps_shape_range_and_changes_images():
 
 def test_metrics_report_per_class_and_confusion():
     labels = np.array([0, 0, 0, 1, 1, 1])
-    p_fake = np.array([0.1, 0.2, 0.9, 0.8, 0.7, 0.4])
-    m = compute_metrics(labels, p_fake)
+    p_ai = np.array([0.1, 0.2, 0.9, 0.8, 0.7, 0.4])
+    m = compute_metrics(labels, p_ai)
     assert m["accuracy"] == pytest.approx(4 / 6)
     assert m["confusion_matrix"] == [[2, 1], [1, 2]]
     assert m["per_class"]["FAKE"]["precision"] == pytest.approx(2 / 3)

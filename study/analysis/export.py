@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 import db.survey as q
 from study.analysis.results import load_answers, load_participants
 from study.analysis.scores import per_participant
+from study.labels import ANSWER_NAMES, CLASS_NAMES, FAKE, REAL
 from study.survey.export import COLUMNS, data_dictionary
 from study.survey.sets import summary
 
@@ -35,11 +36,11 @@ PARTICIPANT_COLUMNS = {
     "correct": "number of right answers (the score, for a completed participant)",
     "accuracy_real": "share right among this participant's REAL images",
     "accuracy_fake": "share right among this participant's FAKE images",
-    "hits": "answered 'AI-generated' to a FAKE image",
-    "false_alarms": "answered 'AI-generated' to a REAL image",
+    "hits": f"answered '{ANSWER_NAMES[FAKE]}' to a {CLASS_NAMES[FAKE]} image",
+    "false_alarms": f"answered '{ANSWER_NAMES[FAKE]}' to a {CLASS_NAMES[REAL]} image",
     "dprime": "d' = z(H) - z(F), log-linear correction (Hautus 1995): H = (hits + 0.5) / (FAKE + 1), "
               "F = (false alarms + 0.5) / (REAL + 1)",
-    "criterion": "c = -(z(H) + z(F)) / 2, same correction; > 0 leans towards 'Real photo'",
+    "criterion": f"c = -(z(H) + z(F)) / 2, same correction; > 0 leans towards '{ANSWER_NAMES[REAL]}'",
     "binomial_p": "one-sided exact binomial p of `correct` or more right out of `answered` by guessing",
     "median_response_ms_server": "median of this participant's response_ms_server (see the answers export)",
 }

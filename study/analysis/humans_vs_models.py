@@ -2,9 +2,10 @@
 
 A model's P(AI) is computed on the survey set's own images (the whole pool for
 a pool design), with the image filter its run was trained with. A model says
-"AI-generated" when P(AI) >= 0.5. Humans are compared in two ways: pooled (every
-answer is one prediction) and by the per-image human majority (ties left out,
-see study/analysis_images.py), which is what Cohen's kappa uses.
+"AI-generated" when P(AI) >= study.labels.THRESHOLD (0.5). Humans are compared
+in two ways: pooled (every answer is one prediction) and by the per-image human
+majority (ties left out, see study/analysis/images.py), which is what Cohen's
+kappa uses.
 """
 from __future__ import annotations
 
@@ -15,10 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report, cohen_kappa_score, confusion_matrix
-from study.data import filters
 
-CLASS_NAMES = ["REAL", "FAKE"]
-THRESHOLD = 0.5
+from study.data import filters
+from study.labels import CLASS_NAMES, FAKE, REAL, predicted_labels
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def predict_set(checkpoint_path: str, pixels: np.ndarray) -> np.ndarray:
 
 def _report(labels, predicted) -> dict:
     """sklearn's classification report as a dict (REAL, FAKE, accuracy, averages)."""
-    return classification_report(labels, predicted, labels=[0, 1], target_names=CLASS_NAMES,
+    return classification_report(labels, predicted, labels=[REAL, FAKE], target_names=CLASS_NAMES,
                                  output_dict=True, zero_division=0)
 
 
@@ -83,7 +83,7 @@ def _confusion(labels, predicted) -> list[list[int]]:
     """Rows: true REAL, FAKE; columns: answered/predicted REAL, FAKE."""
     if len(labels) == 0:
         return [[0, 0], [0, 0]]
-    return confusion_matrix(labels, predicted, labels=[0, 1]).tolist()
+    return confusion_matrix(labels, predicted, labels=[REAL, FAKE]).tolist()
 
 
 def kappa(a, b) -> float | None:
@@ -94,7 +94,7 @@ def kappa(a, b) -> float | None:
         return None
     with warnings.catch_warnings():  # sklearn warns on the undefined case we turn into None
         warnings.simplefilter("ignore")
-        value = float(cohen_kappa_score(a, b, labels=[0, 1]))
+        value = float(cohen_kappa_score(a, b, labels=[REAL, FAKE]))
     return None if np.isnan(value) else value
 
 
@@ -148,7 +148,7 @@ class ModelComparison:
 def compare_model(key: str, images: pd.DataFrame, p_ai: np.ndarray) -> ModelComparison:
     """One model on the set's images (rows of per_image, p_ai aligned with them)."""
     labels = images["label"].to_numpy(int)
-    predicted = (np.asarray(p_ai) >= THRESHOLD).astype(int)
+    predicted = predicted_labels(p_ai)
     majority = images["majority"].to_numpy(float)
     has = ~np.isnan(majority)
     human = majority[has].astype(int)

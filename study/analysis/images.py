@@ -12,17 +12,18 @@ import base64
 import numpy as np
 import pandas as pd
 
+from study.labels import FAKE, REAL, class_name
 from study.survey.flow import render_png
 
 THUMB_PX = 64  # 2x of 32: whole pixels in a table row
-LABEL_NAMES = {0: "REAL", 1: "FAKE"}
 
 
 def human_majority(share_said_ai: float, n: int) -> float:
-    """1.0 (AI-generated), 0.0 (Real photo) or NaN (tie, or no answers)."""
+    """FAKE (said AI-generated), REAL (said Real photo), as floats, or NaN (a tie,
+    or no answers): more than half of the answers is a majority."""
     if n == 0 or np.isnan(share_said_ai) or share_said_ai == 0.5:
         return np.nan
-    return 1.0 if share_said_ai > 0.5 else 0.0
+    return float(FAKE) if share_said_ai > 0.5 else float(REAL)
 
 
 def per_image(images: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
@@ -46,7 +47,7 @@ def per_image(images: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
         table["share_right"] = np.where(table["n"] > 0, table["n_right"] / table["n"].where(table["n"] > 0), np.nan)
         table["share_said_ai"] = np.where(table["n"] > 0, table["n_said_ai"] / table["n"].where(table["n"] > 0), np.nan)
     table["majority"] = [human_majority(s, n) for s, n in zip(table["share_said_ai"], table["n"])]
-    table["true_label"] = table["label"].map(LABEL_NAMES)
+    table["true_label"] = table["label"].map(class_name)
     for column in ("mean_confidence", "mean_response_ms"):
         table[column] = table[column].astype(float)
     return table.sort_values("pool_position").reset_index(drop=True)

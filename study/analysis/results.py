@@ -31,6 +31,7 @@ from study.analysis import images as analysis_images
 from study.analysis import humans_vs_models as analysis_models
 from study.analysis import scores as analysis_scores
 from study.errors import StudyError
+from study.labels import FAKE, REAL, predicted_labels
 from study.survey.sets import SetSummary, set_pixels, summary
 
 SKIPPED = "skipped"  # how a skipped optional question is named in the filters
@@ -265,7 +266,7 @@ def analyse(engine: Engine, set_id: int, filters: Filters = Filters(),
     }
 
     hits, misses, fas, crs = analysis_scores.sdt_counts(answers)
-    real, fake = answers[answers["label"] == 0], answers[answers["label"] == 1]
+    real, fake = answers[answers["label"] == REAL], answers[answers["label"] == FAKE]
     accuracy = {
         "overall": float(answers["correct"].mean()) if len(answers) else None,
         "real": float(real["correct"].mean()) if len(real) else None,
@@ -281,7 +282,7 @@ def analyse(engine: Engine, set_id: int, filters: Filters = Filters(),
         if len(p_ai) != len(images):
             raise StudyError(f"model {key} gave {len(p_ai)} predictions for a set of {len(images)} images")
         images[f"p_ai {key}"] = p_ai
-        said_ai = (p_ai >= analysis_models.THRESHOLD).astype(int)
+        said_ai = predicted_labels(p_ai)
         images[f"right {key}"] = said_ai == images["label"]
         images[f"agrees {key}"] = np.where(images["majority"].isna(), "no majority",
                                            np.where(said_ai == images["majority"], "yes", "no"))

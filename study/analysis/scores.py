@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from study.labels import FAKE, REAL
+
 PAPER_MEAN = 8.46  # the source study: 63 people, mean 8.46/15, median 8
 PAPER_SET_SIZE = 15
 ALPHA = 0.05
@@ -89,11 +91,11 @@ def signal_detection(hits: int, misses: int, false_alarms: int, correct_rejectio
 
 def sdt_counts(answers: pd.DataFrame) -> tuple[int, int, int, int]:
     """(hits, misses, false alarms, correct rejections) of answer rows with
-    columns label and answer (1 = FAKE / said AI-generated)."""
+    columns label and answer (FAKE = an AI-generated image / said "AI-generated")."""
     label, said = answers["label"].to_numpy(), answers["answer"].to_numpy()
     return (
-        int(((label == 1) & (said == 1)).sum()), int(((label == 1) & (said == 0)).sum()),
-        int(((label == 0) & (said == 1)).sum()), int(((label == 0) & (said == 0)).sum()),
+        int(((label == FAKE) & (said == FAKE)).sum()), int(((label == FAKE) & (said == REAL)).sum()),
+        int(((label == REAL) & (said == FAKE)).sum()), int(((label == REAL) & (said == REAL)).sum()),
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from study.commands import emit
 from study.database import study_engine
 from study.errors import DownloadError
+from study.labels import CLASS_NAMES
 
 KAGGLE_HANDLE = "birdy654/cifake-real-and-ai-generated-synthetic-images"
 KAGGLE_PAGE = f"https://www.kaggle.com/datasets/{KAGGLE_HANDLE}"
@@ -40,11 +41,12 @@ def register(subparsers) -> None:
 def _summary_lines(report: dict) -> list[str]:
     lines = []
     for split, per_label in report["counts"].items():
-        lines.append(f"  {split:5s}  REAL {per_label['REAL']:>7,}  FAKE {per_label['FAKE']:>7,}")
+        lines.append(f"  {split:5s}  " + "  ".join(f"{name} {per_label[name]:>7,}" for name in CLASS_NAMES))
     dup = report["duplicates"]
+    per_class = ", ".join(f"{name} {dup['by_label'][name]:,}" for name in CLASS_NAMES)
     lines.append(
         f"duplicates: {dup['groups']:,} contents shared by {dup['images_in_groups']:,} images "
-        f"(REAL {dup['by_label']['REAL']:,}, FAKE {dup['by_label']['FAKE']:,}); "
+        f"({per_class}); "
         f"{dup['across_splits']:,} test images also in train"
     )
     conv = report["converted"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from study.commands import emit
 from study.errors import StudyError
+from study.labels import FAKE, REAL, class_name
 
 METHOD_CHOICES = ["gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "eigencam", "eigengradcam"]
 
@@ -18,8 +19,9 @@ def register(subparsers) -> None:
     parser.add_argument("--out", required=True, type=Path, help="where to write the overlay PNG")
     parser.add_argument("--method", default="gradcam", choices=METHOD_CHOICES,
                         help="CAM method from the grad-cam package (default gradcam)")
-    parser.add_argument("--target-class", type=int, choices=[0, 1], default=None,
-                        help="explain this class (0 REAL, 1 FAKE) instead of the predicted one")
+    parser.add_argument("--target-class", type=int, choices=[REAL, FAKE], default=None,
+                        help=f"explain this class ({REAL} {class_name(REAL)}, {FAKE} {class_name(FAKE)}) "
+                             "instead of the predicted one")
     parser.add_argument("--opacity", type=float, default=0.5, help="heat map share in the overlay, 0..1")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=explain_command)
@@ -46,7 +48,7 @@ def explain_command(args) -> int:
               "out": str(out), "conversion": image.as_dict(), **result.as_dict()}
     target = record["target_class"] or "no class (class-free method)"
     lines = [
-        f"P(AI-generated) = {result.p_fake:.4f}  predicted {result.predicted_name}",
+        f"P(AI-generated) = {result.p_ai:.4f}  predicted {result.predicted_name}",
         f"{args.method} for {target} at {result.layer} ({result.native_shape[0]}x{result.native_shape[1]} native)",
         f"image: {image.description}",
         f"overlay written to {out}",

@@ -7,6 +7,7 @@ from pathlib import Path
 from study.commands import emit
 from study.database import study_engine
 from study.errors import StudyError
+from study.labels import class_name
 
 
 def register(subparsers) -> None:
@@ -106,7 +107,7 @@ def _lines(result, data: dict) -> list[str]:
                      f"({model['n_compared']} images with a majority)")
     lines.append("per image (share right, n):")
     for image in data["images"]:
-        lines.append(f"  {image['image_id']}  {('REAL', 'FAKE')[image['label']]}  "
+        lines.append(f"  {image['image_id']}  {class_name(image['label'])}  "
                      f"{_pct(image['share_right'])} of {image['n']}")
     return lines
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from study.commands import emit
 from study.errors import StudyError
+from study.labels import CLASS_NAMES, class_name, predicted_label
 
 
 def register(subparsers) -> None:
@@ -197,7 +198,7 @@ def _metric_lines(m: dict, label: str) -> list[str]:
         lines.append(f"  {name}: precision {c['precision']:.4f}  recall {c['recall']:.4f}  "
                      f"f1 {c['f1']:.4f}  support {c['support']:,}")
     (tn, fp), (fn, tp) = m["confusion_matrix"]
-    lines.append(f"  confusion (rows truth REAL/FAKE, columns predicted): [[{tn}, {fp}], [{fn}, {tp}]]")
+    lines.append(f"  confusion (rows truth {'/'.join(CLASS_NAMES)}, columns predicted): [[{tn}, {fp}], [{fn}, {tp}]]")
     return lines
 
 
@@ -246,9 +247,9 @@ def predict_command(args) -> int:
     model, spec, meta = open_checkpoint(args.checkpoint)
     images = read_image_files(args.images)
     image_filter = ((meta.get("extra") or {}).get("train_config") or {}).get("filter")
-    p_fake = predict_proba(model, filters.apply(image_filter, images), spec=spec)
-    rows = [{"image": str(path), "p_ai": float(p), "predicted": "FAKE" if p >= 0.5 else "REAL"}
-            for path, p in zip(args.images, p_fake)]
+    p_ai = predict_proba(model, filters.apply(image_filter, images), spec=spec)
+    rows = [{"image": str(path), "p_ai": float(p), "predicted": class_name(predicted_label(p))}
+            for path, p in zip(args.images, p_ai)]
     emit({"checkpoint": str(args.checkpoint), "model": meta["model"], "predictions": rows}, args.json,
          [f"{r['p_ai']:.4f}  {r['predicted']:4s}  {r['image']}" for r in rows])
     return 0

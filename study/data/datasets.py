@@ -24,8 +24,8 @@ from PIL import Image, ImageOps
 from study.data import cache as data_cache
 from study.data.sources import RawImage, Tally, iter_images, resolve_source
 from study.errors import DatasetError
+from study.labels import CLASS_NAMES
 
-LABELS = ("REAL", "FAKE")  # index = label value
 SIZE = 32
 RESIZE_FILTER = Image.Resampling.LANCZOS
 CONVERSION_METHOD = "centre-crop to square, then Pillow LANCZOS resize to 32x32 RGB (alpha dropped, 16-bit scaled to 8-bit)"
@@ -229,7 +229,7 @@ def duplicates_report(ids, splits, labels, images) -> tuple[np.ndarray, dict]:
         _, per = np.unique(group[splits == split], return_counts=True)
         within[split] = int((per > 1).sum())
     # A content under both labels would be a labelling conflict, not just a repeat.
-    lowest, highest = np.full(len(counts), len(LABELS)), np.full(len(counts), -1)
+    lowest, highest = np.full(len(counts), len(CLASS_NAMES)), np.full(len(counts), -1)
     np.minimum.at(lowest, group, labels)
     np.maximum.at(highest, group, labels)
     examples = [sorted(ids[group == g].tolist()) for g in np.flatnonzero(counts > 1)[:5]]
@@ -239,7 +239,7 @@ def duplicates_report(ids, splits, labels, images) -> tuple[np.ndarray, dict]:
         "within": within,
         "across_splits": int(np.isin(group[splits == "test"], group[splits == "train"]).sum()),
         "across_labels": int((lowest != highest).sum()),
-        "by_label": {name: int((in_group & (labels == value)).sum()) for value, name in enumerate(LABELS)},
+        "by_label": {name: int((in_group & (labels == value)).sum()) for value, name in enumerate(CLASS_NAMES)},
         "examples": examples,
         "method": "identical decoded pixels (blake2b of the 3072 bytes)",
     }
@@ -250,7 +250,8 @@ def build_report(*, source: str, fingerprint: str, ids, splits, labels, dup_repo
                  tally: Tally | None, decode_seconds: float, cache_path: str | None) -> dict:
     counts = {}
     for split in sorted(set(splits.tolist())):
-        counts[split] = {name: int(((splits == split) & (labels == value)).sum()) for value, name in enumerate(LABELS)}
+        counts[split] = {name: int(((splits == split) & (labels == value)).sum())
+                         for value, name in enumerate(CLASS_NAMES)}
     return {
         "source": source,
         "fingerprint": fingerprint,

@@ -12,7 +12,8 @@ import hashlib
 
 import numpy as np
 
-from study.data.datasets import LABELS, SIZE, Dataset, build_report, duplicates_report, make_dataset
+from study.data.datasets import SIZE, Dataset, build_report, duplicates_report, make_dataset
+from study.labels import CLASS_NAMES, FAKE, REAL
 
 DEMO_NOTE = "demo — synthetic images, not CIFAKE"
 DEMO_VERSION = 2  # bump when the pictures change, so caches keyed on the fingerprint miss
@@ -55,9 +56,9 @@ def demo_pool(n_train: int = 2000, n_test: int = 400, seed: int = 0) -> Dataset:
     images, ids, splits, labels = [], [], [], []
     for split_no, (split, n) in enumerate((("test", n_test), ("train", n_train))):
         rng = np.random.default_rng([seed, split_no, DEMO_VERSION])
-        for label, name in enumerate(LABELS):
-            count = n // 2 if label == 0 else n - n // 2
-            images.append(_scenes(rng, count, fake=bool(label)))
+        for label, name in enumerate(CLASS_NAMES):
+            count = n // 2 if label == REAL else n - n // 2
+            images.append(_scenes(rng, count, fake=label == FAKE))
             ids += [f"{split}/{name}/demo-{i:05d}.png" for i in range(count)]
             splits += [split] * count
             labels += [label] * count

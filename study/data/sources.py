@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Iterator
 
 from study.errors import DatasetError
+from study.labels import CLASS_NAMES
 
 SPLITS = ("train", "test")
-LABEL_FOLDERS = {"real": ("REAL", 0), "fake": ("FAKE", 1)}
+# A class folder's name, in any case -> (the class name an id carries, its label).
+LABEL_FOLDERS = {name.lower(): (name, label) for label, name in enumerate(CLASS_NAMES)}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
-EXPECTED = "expected `train/REAL`, `train/FAKE`, `test/REAL`, `test/FAKE` folders with images"
+EXPECTED = f"expected {', '.join(f'`{s}/{name}`' for s in SPLITS for name in CLASS_NAMES)} folders with images"
 # Finder and macOS zip leave these beside real files; `._x.jpg` is not a JPEG.
 JUNK_FOLDERS = {"__macosx", ".ds_store", "@eadir"}
 
@@ -354,7 +356,7 @@ def check_layout(source: Path, tally: Tally) -> None:
         found = ", ".join(sorted(tally.seen)[:8]) or "nothing"
         raise DatasetError(f"no CIFAKE layout in {source}: {EXPECTED}; found {found}")
     for split in splits:
-        for label in ("REAL", "FAKE"):
+        for label in CLASS_NAMES:
             if not tally.per_class.get((split, label)):
                 have = ", ".join(f"{s}/{lab}" for s, lab in sorted(tally.per_class))
                 raise DatasetError(f"{source}: `{split}/{label}` has no images; {EXPECTED} (found images in {have})")

@@ -15,8 +15,7 @@ from models.predict import predict_proba
 from models.registry import CheckpointError, ModelError
 from study.errors import StudyError
 from study.data import filters
-
-CLASS_NAMES = ["REAL", "FAKE"]
+from study.labels import CLASS_NAMES, FAKE, REAL, THRESHOLD, predicted_labels
 
 
 def open_checkpoint(path: str | Path, device: str | torch.device = "cpu"):
@@ -27,14 +26,14 @@ def open_checkpoint(path: str | Path, device: str | torch.device = "cpu"):
         raise StudyError(str(err)) from err
 
 
-def compute_metrics(labels: np.ndarray, p_fake: np.ndarray, threshold: float = 0.5) -> dict:
+def compute_metrics(labels: np.ndarray, p_ai: np.ndarray, threshold: float = THRESHOLD) -> dict:
     """Accuracy, per-class report and confusion matrix (rows = truth REAL, FAKE;
     columns = predicted REAL, FAKE)."""
     labels = np.asarray(labels, dtype=np.int64)
-    predicted = (np.asarray(p_fake) >= threshold).astype(np.int64)
+    predicted = predicted_labels(p_ai, threshold)
     if len(labels) == 0:
         raise StudyError("nothing to evaluate: the split has no images")
-    report = classification_report(labels, predicted, labels=[0, 1], target_names=CLASS_NAMES,
+    report = classification_report(labels, predicted, labels=[REAL, FAKE], target_names=CLASS_NAMES,
                                    output_dict=True, zero_division=0)
     per_class = {name: {k: float(report[name][k]) for k in ("precision", "recall", "f1-score", "support")}
                  for name in CLASS_NAMES}
@@ -46,7 +45,7 @@ def compute_metrics(labels: np.ndarray, p_fake: np.ndarray, threshold: float = 0
         "accuracy": float((predicted == labels).mean()),
         "per_class": per_class,
         "macro_f1": float(report["macro avg"]["f1-score"]),
-        "confusion_matrix": confusion_matrix(labels, predicted, labels=[0, 1]).tolist(),
+        "confusion_matrix": confusion_matrix(labels, predicted, labels=[REAL, FAKE]).tolist(),
     }
 
 
@@ -66,19 +65,19 @@ def leaked_mask(dataset, split: str = "test") -> np.ndarray | None:
 
 def evaluate_model(model, dataset, split: str = "test", *, spec=None, image_filter: str | None = None,
                    batch_size: int = 500, device=None) -> dict:
-    """Metrics of `model` on one split of `dataset`; P(AI) per image in 'p_fake' is not kept."""
+    """Metrics of `model` on one split of `dataset`; P(AI) per image (p_ai) is not kept."""
 
     part = dataset.split(split)
     images = filters.apply(image_filter, part.images)
-    p_fake = predict_proba(model, images, spec=spec, batch_size=batch_size, device=device)
-    metrics = {"split": split, **compute_metrics(part.labels, p_fake)}
+    p_ai = predict_proba(model, images, spec=spec, batch_size=batch_size, device=device)
+    metrics = {"split": split, **compute_metrics(part.labels, p_ai)}
     leaked = leaked_mask(dataset, split)
     if leaked is not None:
         keep = ~leaked
         metrics["n_leaked"] = int(leaked.sum())
         metrics["n_leak_free"] = int(keep.sum())
         metrics["accuracy_leak_free"] = (
-            float(((p_fake[keep] >= 0.5).astype(np.int64) == part.labels[keep]).mean()) if keep.any() else None
+            float((predicted_labels(p_ai[keep]) == part.labels[keep]).mean()) if keep.any() else None
         )
     if split == "train":
         metrics["note"] = "train split: these images were used for training, so this is not a test accuracy"

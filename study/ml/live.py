@@ -18,8 +18,7 @@ from models import explain as cam
 from models.registry import ModelError, ModelSpec
 from study.errors import StudyError
 from study.data import filters
-
-LABEL_NAMES = {0: "REAL", 1: "FAKE"}
+from study.labels import class_name
 # LiveLink field -> the page's query parameter
 _QUERY_NAMES = {"run_id": "run", "set_id": "set", "position": "image", "image_id": "id"}
 
@@ -110,7 +109,7 @@ class LoadedModel:
 
 @dataclass(frozen=True)
 class LiveResult:
-    p_fake: float
+    p_ai: float
     predicted: int
     true_label: int | None
     target_class: int | None
@@ -122,7 +121,7 @@ class LiveResult:
 
     @property
     def predicted_name(self) -> str:
-        return LABEL_NAMES[self.predicted]
+        return class_name(self.predicted)
 
     @property
     def correct(self) -> bool | None:
@@ -133,10 +132,10 @@ class LiveResult:
         return float(self.cam.max() - self.cam.min()) < 1e-6
 
     def as_dict(self) -> dict:
-        return {"p_ai": self.p_fake, "predicted": self.predicted_name, "true_label":
-                None if self.true_label is None else LABEL_NAMES[self.true_label], "correct": self.correct,
+        return {"p_ai": self.p_ai, "predicted": self.predicted_name, "true_label":
+                None if self.true_label is None else class_name(self.true_label), "correct": self.correct,
                 "method": self.method, "target_class": None if self.target_class is None else
-                LABEL_NAMES[self.target_class], "cam_layer": self.layer, "cam_native": list(self.native_shape),
+                class_name(self.target_class), "cam_layer": self.layer, "cam_native": list(self.native_shape),
                 "map_is_empty": self.map_is_empty, "note": self.note}
 
 
@@ -163,7 +162,7 @@ def predict_and_explain(loaded: LoadedModel, pixels: np.ndarray, *, method: str 
             result = cam.explain(loaded.model, seen, loaded.spec, method=method, target_class=target_class)
     except ModelError as err:
         raise StudyError(str(err)) from err
-    return LiveResult(p_fake=result.p_fake, predicted=result.predicted, true_label=true_label,
+    return LiveResult(p_ai=result.p_ai, predicted=result.predicted, true_label=true_label,
                       target_class=result.target_class, method=result.method, cam=result.cam,
                       native_shape=result.native_shape, layer=result.layer, note=result.note)
 

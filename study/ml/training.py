@@ -25,6 +25,7 @@ from models.zoo import create_model
 from study.ml.devices import describe, pick_device
 from study.errors import DatasetError, DownloadError, StudyError
 from study.data import filters
+from study.labels import FAKE, REAL, class_name
 
 
 @dataclass
@@ -140,17 +141,17 @@ def build_model(name: str, cfg: dict | None = None) -> nn.Module:
 
 def check_both_classes(labels: np.ndarray, what: str) -> None:
     present = set(np.unique(labels).tolist())
-    if present != {0, 1}:
-        names = {0: "REAL", 1: "FAKE"}
-        have = ", ".join(names.get(v, str(v)) for v in sorted(present)) or "no images"
-        raise DatasetError(f"{what} needs both classes, REAL (0) and FAKE (1); it has only: {have}")
+    if present != {REAL, FAKE}:
+        have = ", ".join(class_name(v) if v in (REAL, FAKE) else str(v) for v in sorted(present)) or "no images"
+        raise DatasetError(f"{what} needs both classes, {class_name(REAL)} ({REAL}) and {class_name(FAKE)} "
+                           f"({FAKE}); it has only: {have}")
 
 
 def split_train_val(labels: np.ndarray, val_split: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Stratified, seeded: each class contributes val_split of its images."""
     rng = np.random.default_rng(seed)
     train, val = [], []
-    for value in (0, 1):
+    for value in (REAL, FAKE):
         rows = rng.permutation(np.flatnonzero(labels == value))
         n_val = int(round(len(rows) * val_split))
         val.append(rows[:n_val])

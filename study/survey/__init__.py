@@ -17,7 +17,6 @@ from study.survey.flow import (
     AGE_BANDS,
     AI_EXPOSURE,
     ALREADY_TOOK_PART,
-    ANSWER_LABELS,
     INSTRUCTIONS_GUARD_MS,
     NEW_IMAGE_GUARD_MS,
     QUESTIONS_GUARD_MS,

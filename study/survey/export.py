@@ -9,6 +9,7 @@ import io
 from sqlalchemy import Engine
 
 import db.survey as q
+from study.labels import ANSWER_NAMES, CLASS_NAMES, FAKE, REAL
 from study.survey.sets import summary
 
 COLUMNS = {
@@ -22,8 +23,8 @@ COLUMNS = {
     "participant_completed": "1 = this participant answered every image",
     "position": "1-based order in which this participant saw the image",
     "image_id": "dataset-relative path of the image (never shown to participants)",
-    "label": "0 = REAL photo, 1 = FAKE (AI-generated)",
-    "answer": "0 = answered 'Real photo', 1 = answered 'AI-generated'",
+    "label": f"{REAL} = {CLASS_NAMES[REAL]} photo, {FAKE} = {CLASS_NAMES[FAKE]} (AI-generated)",
+    "answer": f"{REAL} = answered '{ANSWER_NAMES[REAL]}', {FAKE} = answered '{ANSWER_NAMES[FAKE]}'",
     "correct": "1 = answer equals label (computed on the server from the stored label)",
     "confidence": "optional 1 (guess) - 5 (certain); empty = not given",
     "response_ms_server": (

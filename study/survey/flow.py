@@ -38,6 +38,7 @@ import db.survey as q
 from db.schema import utcnow
 from study.survey import scoring
 from study.errors import StudyError
+from study.labels import FAKE, REAL, answer_name
 from study.survey.sets import ensure_open_set, participant_order, set_pixels
 from study.survey.timing import closed_overlap_ms
 
@@ -58,7 +59,6 @@ _EXTERNAL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 EXTERNAL_KEYS = {"PROLIFIC_PID": "prolific_pid", "STUDY_ID": "study_id", "SESSION_ID": "session_id"}
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 AI_EXPOSURE = ("never", "less than monthly", "monthly", "weekly", "daily")
-ANSWER_LABELS = scoring.LABEL_NAMES  # 0 -> "Real photo", 1 -> "AI-generated"
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L: easy to copy by hand
 ALREADY_TOOK_PART = ("You have already taken part in this study (in an earlier round of it), "
                      "so you cannot take part again. Thank you for your interest!")
@@ -382,8 +382,9 @@ def submit_answer(
     resubmitted form) changes nothing and returns the first answer. Anything
     but the next unanswered image is refused with nothing written. Correctness
     comes from the label stored with the set, never from the browser."""
-    if answer not in (0, 1):
-        raise StudyError(f"an answer must be 0 (real photo) or 1 (AI-generated), got {answer!r}")
+    if answer not in (REAL, FAKE):
+        raise StudyError(f"an answer must be {REAL} ({answer_name(REAL)}) or {FAKE} ({answer_name(FAKE)}), "
+                         f"got {answer!r}")
     if confidence is not None and confidence not in (1, 2, 3, 4, 5):
         raise StudyError(f"confidence must be 1-5 or left out, got {confidence!r}")
     with q.write_transaction(engine) as conn:

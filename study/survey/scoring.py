@@ -3,13 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LABEL_NAMES = {0: "Real photo", 1: "AI-generated"}
-
 
 @dataclass(frozen=True)
 class ScoredAnswer:
     position: int  # 1-based, as shown ("image k of n")
-    answer: int  # 0 = REAL, 1 = FAKE (AI-generated)
+    answer: int  # the label it claims: REAL (0, "Real photo") or FAKE (1, "AI-generated"); see study.labels
     label: int
     confidence: int | None
 

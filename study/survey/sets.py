@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 import db.survey as q
 from study.data import active
 from study.errors import DatasetError, StudyError
+from study.labels import FAKE, REAL, class_name
 
 DEFAULT_SIZE = 15  # the source study's survey length
 DEFAULT_SPLIT = "test"
@@ -64,7 +65,7 @@ class SetSummary:
 def balanced_counts(size: int, rng: np.random.Generator) -> dict[int, int]:
     """size//2 of each label; an odd size gives its extra image to a seeded random label."""
     extra = int(rng.integers(0, 2))
-    counts = {0: size // 2, 1: size // 2}
+    counts = {REAL: size // 2, FAKE: size // 2}
     if size % 2:
         counts[extra] += 1
     return counts
@@ -80,9 +81,8 @@ def sample_balanced(labels: np.ndarray, eligible: np.ndarray, size: int, rng: np
     for label, count in balanced_counts(size, rng).items():
         candidates = np.flatnonzero(eligible & (labels == label))
         if len(candidates) < count:
-            name = ("REAL", "FAKE")[label]
             raise DatasetError(
-                f"need {count} {name} images that occur only once in the dataset, "
+                f"need {count} {class_name(label)} images that occur only once in the dataset, "
                 f"but only {len(candidates)} are available"
             )
         picked.append(rng.choice(candidates, size=count, replace=False))

@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 import db.survey as q
 from study import survey
 from study.errors import StudyError
+from study.labels import other_label
 
 MAX_PARTICIPANTS = 1000
 MEAN_EASE = 0.30  # logit of P(right) for an average image and person: about 0.57, the paper's 8.46/15 = 0.564
@@ -74,7 +75,7 @@ def simulate(engine: Engine, participants: int, seed: int, *, dropout: float = 0
             image_id = person.image_order[step.position - 1]
             right = rng.random() < 1 / (1 + np.exp(-(_image_ease(image_id, seed) + ability)))
             label = labels[image_id]
-            answer = label if right else 1 - label
+            answer = label if right else other_label(label)
             confidence = None if rng.random() < 0.2 else int(np.clip(round(rng.normal(3.4 if right else 2.9, 1)), 1, 5))
             survey.submit_answer(engine, token, step.position, int(answer), confidence)
             times[step.position] = int(rng.lognormal(np.log(MEDIAN_RT_MS * (1.0 if right else 1.15)), RT_SIGMA))
