@@ -37,7 +37,8 @@ with st.form("experiment-form"):
     left, right = st.columns(2)
     source = data_select("experiment", engine, key="ex-data", container=left)
     model = model_select(key="ex-model", container=right, label="Model (augmentation; sweeps always train `cnn`)")
-    epochs = left.number_input("Epochs per training", min_value=1, max_value=200, value=10, key="ex-epochs")
+    epochs = left.number_input("Epochs per training", min_value=1, max_value=200, value=full_sweep.epochs,
+                               key="ex-epochs")
     max_train = right.number_input("Use at most N train images (0 = all)", min_value=0, value=0, key="ex-max-train")
     device = device_select(key="ex-device", container=left)
     threads = right.number_input("CPU threads (0 = torch's choice)", min_value=0, value=0, key="ex-threads")

@@ -13,6 +13,7 @@ from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
 from study.experiments.view import filter_results
 from study.labels import FAKE, REAL
+from study.ml.recipe import TrainConfig
 from ui.auth import require_researcher
 from ui.pickers import data_select, device_select, filter_select, model_select
 from ui.reports import draw_report, report_picker
@@ -65,7 +66,7 @@ with st.form("filter-form"):
     model = model_select(key="fx-model", container=left)
     image_filter = filter_select(key="fx-filter", container=right, choices=[*filters.PAPER_FILTERS, "srm3"])
     source = data_select("filter", engine, key="fx-data", container=left, default=dataset.source)
-    epochs = left.number_input("Epochs", min_value=1, max_value=200, value=10, key="fx-epochs")
+    epochs = left.number_input("Epochs", min_value=1, max_value=200, value=TrainConfig().epochs, key="fx-epochs")
     device = device_select(key="fx-device", container=right)
     max_train = left.number_input("Use at most N train images (0 = all)", min_value=0, value=0, key="fx-max-train")
     threads = right.number_input("CPU threads (0 = torch's choice)", min_value=0, value=0, key="fx-threads")

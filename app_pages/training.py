@@ -11,6 +11,7 @@ from study.errors import StudyError
 from study.labels import CLASS_NAMES
 from study.ml import runs
 from study.ml.live import LiveLink
+from study.ml.recipe import TrainConfig
 from ui.auth import require_researcher
 from ui.formatting import pct, percent_columns
 from ui.jobs import job_card
@@ -22,6 +23,7 @@ require_researcher()
 st.title("Training")
 engine = study_engine()
 POLL_SECONDS = 2.0
+RECIPE = TrainConfig()  # the form starts at the paper's recipe
 
 jobs.reconcile(engine)  # settle jobs whose processes died, restart an idle queue
 
@@ -33,12 +35,13 @@ with st.form("train-form"):
     source = data_select("train", engine, key="train-data", container=right)
     image_filter = filter_select(key="train-filter", container=left)
     device = device_select(key="train-device", container=right)
-    epochs = left.number_input("Epochs", min_value=1, max_value=500, value=10, key="train-epochs")
-    batch_size = right.number_input("Batch size", min_value=1, max_value=4096, value=100)
-    lr = left.number_input("Learning rate", min_value=1e-6, max_value=1.0, value=2e-4, format="%.5f")
-    val_split = right.number_input("Validation split", min_value=0.0, max_value=0.9, value=0.2, step=0.05)
-    seed = left.number_input("Seed", min_value=0, value=0)
-    augment = right.checkbox("Augmentation (rotations, shifts, flips)")
+    epochs = left.number_input("Epochs", min_value=1, max_value=500, value=RECIPE.epochs, key="train-epochs")
+    batch_size = right.number_input("Batch size", min_value=1, max_value=4096, value=RECIPE.batch_size)
+    lr = left.number_input("Learning rate", min_value=1e-6, max_value=1.0, value=RECIPE.lr, format="%.5f")
+    val_split = right.number_input("Validation split", min_value=0.0, max_value=0.9, value=RECIPE.val_split,
+                                   step=0.05)
+    seed = left.number_input("Seed", min_value=0, value=RECIPE.seed)
+    augment = right.checkbox("Augmentation (rotations, shifts, flips)", value=RECIPE.augment)
     with st.expander("Quick runs"):
         max_train = st.number_input("Use at most N train images (0 = all)", min_value=0, value=0, key="train-max-train")
         threads = st.number_input("CPU threads (0 = torch's choice)", min_value=0, value=0, key="train-threads")

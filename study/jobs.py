@@ -44,6 +44,7 @@ from pathlib import Path
 from study.database import study_engine
 from study.errors import StudyError
 from study.labels import CLASS_NAMES
+from study.ml.recipe import TrainConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TAIL_LINES = 25
@@ -374,7 +375,7 @@ def progress(job: dict, engine=None) -> dict:
         return experiment_progress(job)
     run = get_run(engine or study_engine(), job["run_id"]) if job.get("run_id") else None
     history = (run or {}).get("history") or []
-    planned = int(job["params"].get("epochs") or 10)
+    planned = int(job["params"].get("epochs") or TrainConfig().epochs)
     done = len(history)
     return {"epochs_done": done, "epochs_planned": planned,
             "fraction": min(1.0, done / planned) if planned else 0.0,

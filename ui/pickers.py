@@ -1,7 +1,7 @@
 """The fields that the job forms share (Training, Filter experiments, Sweeps):
 the model, the data, the device and the image filter, each written once. The
 choices come from the domain: the zoo's models with the paper's recipe's model
-preselected (study.ml.training.TrainConfig), the devices study.ml.devices knows,
+preselected (study.ml.recipe.TrainConfig), the devices study.ml.devices knows,
 the sources a job of this kind can use (study.jobs.data_choices)."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from study import jobs
 from study.data import filters
 from study.data.active import DEMO_SOURCE
 from study.ml.devices import CHOICES as DEVICE_CHOICES
-from study.ml.training import TrainConfig
+from study.ml.recipe import TrainConfig
 
 NO_FILTER = "none"
 
@@ -25,8 +25,8 @@ def source_label(source: str) -> str:
 
 def model_select(*, key: str, container=st, label: str = "Model") -> str:
     """The zoo's models; preselected: the paper's recipe's model (TrainConfig.model)."""
-    models = list_models()
-    index = models.index(TrainConfig.model) if TrainConfig.model in models else 0
+    models, recipe = list_models(), TrainConfig()
+    index = models.index(recipe.model) if recipe.model in models else 0
     return container.selectbox(label, models, index=index, key=key)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from study.commands import emit
-from study.experiments.plan import TABLES
+from study.experiments.plan import TABLES, Plan
 
 
 def register(subparsers) -> None:
@@ -19,7 +19,8 @@ def register(subparsers) -> None:
     rep.add_argument("--out", type=Path, default=None, help="report folder (default STUDY_HOME/reports/...)")
     rep.add_argument("--data", default=None, metavar="SRC",
                      help="a CIFAKE folder/archive or `demo`; default: the study's configured dataset")
-    rep.add_argument("--model", default=None, help="tables 3/4: the model trained per filter (default lenet)")
+    rep.add_argument("--model", default=None,
+                     help=f"tables 3/4 and augment: the model trained (default {Plan.model}, the recipe's)")
     rep.add_argument("--epochs", type=int, default=None)
     rep.add_argument("--max-train", type=int, default=None)
     rep.add_argument("--seed", type=int, default=None)

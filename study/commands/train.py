@@ -8,27 +8,32 @@ from pathlib import Path
 from study.commands import emit
 from study.errors import StudyError
 from study.labels import CLASS_NAMES, class_name, predicted_label
+from study.ml.recipe import TrainConfig
+
+RECIPE = TrainConfig()  # every default below is the recipe's (study/ml/recipe.py loads no torch)
 
 
 def register(subparsers) -> None:
-    # Defaults live in TrainConfig alone (None here = "the config's default"),
-    # and importing it here would load torch for every command's --help.
     train = subparsers.add_parser("train", help="train a zoo model (paper recipe by default) and evaluate it")
     train.add_argument("--model", required=True, help="a zoo entry (see `python -m study models`)")
     _data_argument(train)
-    train.add_argument("--epochs", type=int, default=None)
-    train.add_argument("--batch-size", type=int, default=None)
-    train.add_argument("--lr", type=float, default=None)
-    train.add_argument("--weight-decay", type=float, default=None, help="L2 strength")
-    train.add_argument("--val-split", type=float, default=None)
-    train.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs")
-    train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--epochs", type=int, default=RECIPE.epochs, help="(default %(default)s)")
+    train.add_argument("--batch-size", type=int, default=RECIPE.batch_size, help="(default %(default)s)")
+    train.add_argument("--lr", type=float, default=RECIPE.lr, help="(default %(default)s)")
+    train.add_argument("--weight-decay", type=float, default=RECIPE.weight_decay,
+                       help="L2 strength (default %(default)s)")
+    train.add_argument("--val-split", type=float, default=RECIPE.val_split, help="(default %(default)s)")
+    train.add_argument("--patience", type=int, default=RECIPE.patience,
+                       help="early-stopping patience in epochs (default %(default)s)")
+    train.add_argument("--seed", type=int, default=RECIPE.seed, help="(default %(default)s)")
     train.add_argument("--augment", action="store_true", help="random rotations, shifts and flips")
-    train.add_argument("--filter", default=None, help="an image filter applied before training")
-    train.add_argument("--device", default=None, help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
-    train.add_argument("--max-train", type=int, default=None, help="use a random subset of N train images")
+    train.add_argument("--filter", default=RECIPE.filter, help="an image filter applied before training")
+    train.add_argument("--device", default=RECIPE.device,
+                       help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps (default %(default)s)")
+    train.add_argument("--max-train", type=int, default=RECIPE.max_train,
+                       help="use a random subset of N train images")
     train.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
-    train.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    train.add_argument("--threads", type=int, default=RECIPE.num_threads, help="CPU threads for torch")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="a model option, e.g. --set n_conv=3 --set dropout=0.2 (cnn) or --set img_size=128")
     weights = train.add_mutually_exclusive_group()
@@ -128,7 +133,7 @@ class _ProgressBar:
 
 def train_command(args) -> int:
     from study.data.active import load_source
-    from study.ml.training import TrainConfig, build_model, run_training
+    from study.ml.training import build_model, run_training
 
     model_cfg = _parse_sets(args.set)
     if args.weights:
@@ -138,13 +143,11 @@ def train_command(args) -> int:
     spec_probe = _spec_or_error(args.model, model_cfg)
     if spec_probe.pretrained_available and "pretrained" not in model_cfg and "weights" not in model_cfg:
         model_cfg["pretrained"] = True  # the paper fine-tunes ImageNet weights
-    given = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-             "weight_decay": args.weight_decay, "val_split": args.val_split, "patience": args.patience,
-             "seed": args.seed, "device": args.device}
     config = TrainConfig(
-        model=args.model, model_cfg=model_cfg, augment=args.augment, filter=args.filter,
-        max_train=args.max_train, amp=not args.no_amp, num_threads=args.threads,
-        **{k: v for k, v in given.items() if v is not None},
+        model=args.model, model_cfg=model_cfg, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        weight_decay=args.weight_decay, val_split=args.val_split, patience=args.patience, seed=args.seed,
+        augment=args.augment, filter=args.filter, device=args.device, max_train=args.max_train,
+        amp=not args.no_amp, num_threads=args.threads,
     )
     config.validate()
     if model_cfg.get("pretrained") or model_cfg.get("weights"):

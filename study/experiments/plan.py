@@ -8,24 +8,28 @@ from dataclasses import dataclass, field
 from study import paper
 from study.data.filters import PAPER_FILTERS
 from study.errors import StudyError
+from study.ml.recipe import TrainConfig
 
 TABLES = ("1", "3", "4", "sweeps", "augment")
+RECIPE = TrainConfig()  # the paper's recipe: a reproduction trains with it unless told otherwise
 
 
 @dataclass
 class Plan:
-    """Every knob of a reproduction in one visible place."""
+    """Every knob of a reproduction in one visible place; the training's own
+    defaults are the recipe's (TrainConfig), the grids and lists are the paper's."""
 
     table: str
     quick: bool = False
-    model: str = "lenet"  # tables 3/4
-    epochs: int = 10
-    batch_size: int = 100  # the paper's LeNet recipe
-    lr: float = 2e-4
-    max_train: int | None = None
-    seed: int = 0
-    device: str = "auto"
-    threads: int | None = None
+    model: str = RECIPE.model  # tables 3/4 and augment
+    epochs: int = RECIPE.epochs
+    batch_size: int = RECIPE.batch_size
+    lr: float = RECIPE.lr
+    patience: int = RECIPE.patience
+    max_train: int | None = RECIPE.max_train
+    seed: int = RECIPE.seed
+    device: str = RECIPE.device
+    threads: int | None = RECIPE.num_threads
     grid: dict = field(default_factory=lambda: {"n_conv": [1, 2, 3], "n_dense": [1, 2, 4], "dense_units": [128, 512]})
     l2: list = field(default_factory=lambda: [0.0, 0.0001, 0.001, 0.01, 0.1])
     dropout: list = field(default_factory=lambda: [0.0, 0.1, 0.2, 0.3, 0.5])
@@ -43,6 +47,8 @@ class Plan:
         for key, value in overrides.items():
             if value is not None:
                 setattr(plan, key, value)
+        if quick and overrides.get("patience") is None:
+            plan.patience = plan.epochs  # a smoke run trains every epoch it is given: no early stop
         return plan
 
 

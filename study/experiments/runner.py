@@ -45,7 +45,7 @@ def train_and_test(plan: Plan, dataset, model: str, *, tracker: Tracker, label: 
                          batch_size=plan.batch_size, lr=plan.lr,
                          filter=image_filter, device=plan.device, max_train=plan.max_train,
                          weight_decay=weight_decay, num_threads=plan.threads, augment=augment,
-                         patience=plan.epochs if plan.quick else 3)
+                         patience=plan.patience)
     started = time.perf_counter()
     tracker.begin(label, plan.epochs)
     result = train(config, dataset, [tracker])
