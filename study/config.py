@@ -37,6 +37,16 @@ class Settings:
     def download_dir(self) -> Path:
         return self.home / "downloads"
 
+    @property
+    def reports_dir(self) -> Path:
+        """Reproduction reports, one folder each (a job's: job-<id>)."""
+        return self.home / "reports"
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Background jobs' logs and the workers' lock files."""
+        return self.home / "jobs"
+
 
 def get_settings() -> Settings:
     home = Path(os.environ.get("STUDY_HOME") or "var").expanduser().resolve()
@@ -55,7 +65,8 @@ def get_settings() -> Settings:
 def ensure_home(settings: Settings | None = None) -> Settings:
     """Create STUDY_HOME and its sub-folders; owner-only, since it holds the secret."""
     settings = settings or get_settings()
-    for folder in (settings.home, settings.cache_dir, settings.checkpoint_dir):
+    for folder in (settings.home, settings.cache_dir, settings.checkpoint_dir, settings.reports_dir,
+                   settings.jobs_dir):
         folder.mkdir(parents=True, exist_ok=True)
     try:
         os.chmod(settings.home, 0o700)

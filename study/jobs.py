@@ -41,6 +41,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from study.config import ensure_home
 from study.database import study_engine
 from study.errors import StudyError
 from study.labels import CLASS_NAMES
@@ -66,14 +67,6 @@ _FLAGS = {
 
 
 # ---------------------------------------------------------------- small helpers
-
-def jobs_dir() -> Path:
-    from study.config import ensure_home
-
-    folder = ensure_home().home / "jobs"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
 
 def resolve_device(requested: str | None) -> str:
     """The queue a job joins: 'auto' becomes the device it would train on."""
@@ -111,9 +104,7 @@ def train_argv(params: dict, device: str, kind: str = "train") -> list[str]:
 
 def experiment_dir(job_id: int) -> Path:
     """Where an experiment job writes its report (STUDY_HOME/reports/job-<id>)."""
-    from study.config import ensure_home
-
-    return ensure_home().home / "reports" / f"job-{job_id}"
+    return ensure_home().reports_dir / f"job-{job_id}"
 
 
 def experiment_argv(params: dict, device: str, job_id: int | None = None) -> list[str]:
@@ -161,7 +152,7 @@ def _pid_alive(pid: int | None) -> bool:
 @contextmanager
 def _device_lock(device: str, wait_seconds: float = 0.0):
     """Yields True while this process holds the device's worker lock, else False."""
-    path = jobs_dir() / f"worker-{_safe(device)}.lock"
+    path = ensure_home().jobs_dir / f"worker-{_safe(device)}.lock"
     handle = open(path, "a+")
     got = False
     deadline = time.monotonic() + wait_seconds
@@ -327,7 +318,7 @@ def _configured(engine) -> str | None:
 
 def start_worker_process(device: str) -> int:
     """Start a detached worker for a device (it exits at once if one is running)."""
-    log = open(jobs_dir() / f"worker-{_safe(device)}.log", "ab")
+    log = open(ensure_home().jobs_dir / f"worker-{_safe(device)}.log", "ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "study", "jobs", "worker", "--device", device],
         cwd=REPO_ROOT, env=_child_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -426,7 +417,7 @@ def run_job(engine, job: dict, *, grace: float = GRACE_SECONDS, poll: float = PO
     params, device = job["params"], job["device"]
     run_id = create_run(engine, params["model"], {**params, "device": device, "job_id": job["id"]},
                         dataset_source=str(params.get("data") or ""), device=device)
-    base = jobs_dir() / str(job["id"])
+    base = ensure_home().jobs_dir / str(job["id"])
     out_path, err_path = base.with_suffix(".out"), base.with_suffix(".err")
     if not mark_started(engine, job["id"], run_id=run_id, log_path=str(err_path)):
         _finish_run_if_running(engine, run_id, "cancelled")  # cancelled while we set up

@@ -78,12 +78,12 @@ def test_a_running_experiment_shows_progress_and_cancels(study_home):
 
 
 def test_reports_are_drawn_beside_the_paper(study_home):
-    from study.experiments.reports import reports_root
+    from study.config import ensure_home
 
     # A headless run, as a researcher would start it from a terminal.
     assert main(["reproduce", "--table", "sweeps", "--quick", "--data", "demo", "--epochs", "1",
-                 "--max-train", "200", "--threads", "1", "--out", str(reports_root() / "cli-sweep")]) == 0
-    broken = reports_root() / "interrupted"
+                 "--max-train", "200", "--threads", "1", "--out", str(ensure_home().reports_dir / "cli-sweep")]) == 0
+    broken = ensure_home().reports_dir / "interrupted"
     broken.mkdir()
     (broken / "results.json").write_text("{not json")
     at = researcher_page().run()

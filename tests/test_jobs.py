@@ -11,6 +11,7 @@ import pytest
 
 from cifake_folders import make_kaggle_folder
 from study import jobs
+from study.config import ensure_home
 from study.errors import StudyError
 
 TINY = {"model": "lenet", "data": "demo", "epochs": 1, "max_train": 200, "threads": 1, "device": "cpu"}
@@ -65,7 +66,7 @@ def test_reconcile_fails_a_running_job_whose_processes_are_gone(engine, study_ho
 
     job_id = jobs.submit(TINY, engine=engine, start_worker=False)
     run_id = create_run(engine, "lenet", {})
-    log = jobs.jobs_dir() / "x.err"
+    log = ensure_home().jobs_dir / "x.err"
     log.write_text("Traceback (most recent call last):\nRuntimeError: out of memory\n")
     mark_started(engine, job_id, run_id=run_id, log_path=str(log))
     set_pid(engine, job_id, 2**22 + 12345)  # no such process
@@ -159,7 +160,7 @@ def test_reconcile_settles_filter_jobs_by_reading_their_runs(engine, study_home,
         params = {**TINY, "filter": "srm" if name == "skipped" else "gaussian", "seed": len(settled)}
         job_id = jobs.submit(params, kind="filter", engine=engine, start_worker=False)
         run_id = create_run(engine, "lenet", {**params, "job_id": job_id})
-        log = jobs.jobs_dir() / f"{name}.err"
+        log = ensure_home().jobs_dir / f"{name}.err"
         log.write_text("Traceback (most recent call last):\nRuntimeError: out of memory\n" if name == "crashed"
                        else "")
         if name != "crashed":

@@ -92,11 +92,11 @@ def test_filters_page_shows_the_table2_grid_and_queues_an_experiment(study_home,
 
 def test_filters_page_runs_all_four_filters_as_one_job_and_draws_its_report(study_home, monkeypatch):
     from study.cli import main
-    from study.experiments.reports import reports_root
+    from study.config import ensure_home
 
     monkeypatch.setattr(jobs, "start_worker_process", lambda device: 0)  # queue only
     assert main(["reproduce", "--table", "3", "--quick", "--data", "demo", "--epochs", "1", "--max-train", "200",
-                 "--threads", "1", "--out", str(reports_root() / "t3")]) == 0
+                 "--threads", "1", "--out", str(ensure_home().reports_dir / "t3")]) == 0
     at = page_for_researcher("filters.py").run()
     at.checkbox(key="fx-all").check()
     at.selectbox(key="fx-device").set_value("cpu")

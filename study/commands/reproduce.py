@@ -38,7 +38,7 @@ def reproduce_command(args) -> int:
     from study.config import ensure_home
     from study.experiments.runner import reproduce
 
-    out = args.out or ensure_home().home / "reports" / f"table{args.table}-{datetime.now():%Y%m%d-%H%M%S}"
+    out = args.out or ensure_home().reports_dir / f"table{args.table}-{datetime.now():%Y%m%d-%H%M%S}"
     dataset = load_source(args.data)
     check_splits("experiment", dataset)  # every table trains on train and tests on test: say so before it starts
     log = (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))

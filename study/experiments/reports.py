@@ -1,4 +1,4 @@
-"""The reproduction reports on disk (STUDY_HOME/reports/<name>/results.json),
+"""The reproduction reports on disk (Settings.reports_dir/<name>/results.json),
 whether a page's background job or `python -m study reproduce` wrote them, so
 the Experiments page shows headless runs too."""
 from __future__ import annotations
@@ -6,11 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
-def reports_root() -> Path:
-    from study.config import ensure_home
-
-    return ensure_home().home / "reports"
+from study.config import get_settings
 
 
 def load_results(folder: Path) -> dict:
@@ -34,7 +30,7 @@ def describe(folder: Path) -> dict:
 
 def list_reports(root: Path | None = None, tables: tuple[str, ...] | None = None) -> list[dict]:
     """Finished reports, newest first; `tables` keeps only those tables (unreadable ones stay listed)."""
-    root = Path(root) if root else reports_root()
+    root = Path(root) if root else get_settings().reports_dir
     found = [describe(p.parent) for p in root.glob("*/results.json")] if root.is_dir() else []
     if tables is not None:
         found = [r for r in found if "error" in r or r["table"] in tables]
