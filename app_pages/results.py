@@ -87,7 +87,7 @@ with st.expander("Who counts", expanded=True):
                              key="age_bands")
     exposure = right.multiselect("Sees AI images (empty = everyone)",
                                  analysis.demographic_options(people, "ai_exposure"), key="ai_exposure")
-filters = analysis.Filters(
+inclusion = analysis.Inclusion(
     include_simulated=include_simulated, completed_only=completed_only, speeder_ms=int(speeder_ms) or None,
     age_bands=tuple(ages) or None, ai_exposure=tuple(exposure) or None,
 )
@@ -110,7 +110,7 @@ for key in picked:
 for message in model_errors:
     st.error(message)
 
-result = analysis.analyse(engine, set_id, filters, predictions)
+result = analysis.analyse(engine, set_id, inclusion, predictions)
 counts = result.counts
 
 # --- counts -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from study.analysis import images as analysis_images
 from study.analysis import humans_vs_models as analysis_models
 from study.analysis import scores as analysis_scores
-from study.analysis import Filters, mark_participants
+from study.analysis import Inclusion, mark_participants
 
 
 # --- exact binomial -----------------------------------------------------------------
@@ -177,7 +177,7 @@ def test_simulated_demographic_and_speeders_are_marked_in_that_order():
         "ai_exposure": [None] * 5,
     })
     answers = pd.DataFrame({"participant_id": [1, 2, 3, 5], "response_ms": [100.0, 5000.0, 200.0, 300.0]})
-    marked = mark_participants(people, answers, Filters(speeder_ms=1000, age_bands=("18-24", "skipped")))
+    marked = mark_participants(people, answers, Inclusion(speeder_ms=1000, age_bands=("18-24", "skipped")))
     assert marked["excluded"].tolist() == ["simulated", "", "demographic", "", "speeder"]
-    everyone = mark_participants(people, answers, Filters(include_simulated=True))
+    everyone = mark_participants(people, answers, Inclusion(include_simulated=True))
     assert everyone["excluded"].tolist() == [""] * 5

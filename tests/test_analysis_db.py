@@ -60,18 +60,18 @@ def test_a_perfect_and_an_all_wrong_participant(backend):
     assert result.counts["answers_analysed"] == 14
     assert (result.images["n"] == 2).sum() == 4 and (result.images["n"] == 3).sum() == 2
 
-    completed = analysis.analyse(eng, set_id, analysis.Filters(completed_only=True))
+    completed = analysis.analyse(eng, set_id, analysis.Inclusion(completed_only=True))
     assert completed.counts["answers_analysed"] == 12 and completed.accuracy["overall"] == 0.5
     assert (completed.images["majority"].isna()).all()  # one right, one wrong on every image: all ties
     assert completed.humans.majority_ties == 6
 
     always_ai = {"always-ai": np.full(6, 0.9)}  # a "model" that calls every image AI-generated
-    by_age = analysis.analyse(eng, set_id, analysis.Filters(age_bands=("25-34",)), always_ai)
+    by_age = analysis.analyse(eng, set_id, analysis.Inclusion(age_bands=("25-34",)), always_ai)
     assert by_age.counts["excluded_by"]["demographic"] == 2 and by_age.scores.mean == 6.0
     # Only the perfect participant counts: the majority is the truth, so the model agrees on the FAKE images.
     images = by_age.images
     assert list(images["agrees always-ai"]) == ["yes" if label == 1 else "no" for label in images["label"]]
-    ties = analysis.analyse(eng, set_id, analysis.Filters(completed_only=True), always_ai)
+    ties = analysis.analyse(eng, set_id, analysis.Inclusion(completed_only=True), always_ai)
     assert set(ties.images["agrees always-ai"]) == {"no majority"}
 
 
@@ -83,7 +83,7 @@ def test_simulated_participants_are_flagged_and_removed_in_one_step(backend):
     assert added == {"set_id": set_id, "participants": 5, "completed": 5, "answers": 75, "seed": 9}
     default = analysis.analyse(eng, set_id)
     assert default.counts["excluded_by"]["simulated"] == 5 and default.scores.n == 1
-    everyone = analysis.analyse(eng, set_id, analysis.Filters(include_simulated=True))
+    everyone = analysis.analyse(eng, set_id, analysis.Inclusion(include_simulated=True))
     assert everyone.scores.n == 6 and everyone.response_times["median_ms"] > 500  # plausible simulated times
 
     assert remove_simulated(eng) == {"participants_removed": 5, "answers_removed": 75}

@@ -7,7 +7,7 @@ import pandas as pd
 
 from db import open_database
 from study import survey
-from study.analysis.results import ANSWER_COLUMNS, Filters, analyse, counted_answers, load_answers
+from study.analysis.results import ANSWER_COLUMNS, Inclusion, analyse, counted_answers, load_answers
 from study.config import ensure_home
 from study.survey.simulate import simulate
 
@@ -24,8 +24,8 @@ def _answers(*people) -> pd.DataFrame:
 def test_simulated_participants_count_only_when_asked_for():
     answers = _answers((1, False, True, 4), (2, True, True, 4), (3, False, False, 2))
     assert set(counted_answers(answers)["participant_id"]) == {1, 3}
-    assert set(counted_answers(answers, Filters(include_simulated=True))["participant_id"]) == {1, 2, 3}
-    assert set(counted_answers(answers, Filters(completed_only=True))["participant_id"]) == {1}
+    assert set(counted_answers(answers, Inclusion(include_simulated=True))["participant_id"]) == {1, 2, 3}
+    assert set(counted_answers(answers, Inclusion(completed_only=True))["participant_id"]) == {1}
     assert len(counted_answers(answers.iloc[:0])) == 0  # a set nobody answered
 
 
@@ -34,9 +34,9 @@ def test_the_rule_is_the_results_pages_rule(study_home):
     survey_set = survey.ensure_open_set(engine)
     simulate(engine, 8, seed=3, dropout=0.3)
     answers = load_answers(engine, survey_set.id)
-    for filters in (Filters(), Filters(include_simulated=True), Filters(include_simulated=True, completed_only=True),
-                    Filters(include_simulated=True, speeder_ms=10_000)):
-        ours = counted_answers(answers, filters)
-        theirs = analyse(engine, survey_set.id, filters).answers
-        assert ours.equals(theirs), filters
+    for inclusion in (Inclusion(), Inclusion(include_simulated=True), Inclusion(include_simulated=True, completed_only=True),
+                    Inclusion(include_simulated=True, speeder_ms=10_000)):
+        ours = counted_answers(answers, inclusion)
+        theirs = analyse(engine, survey_set.id, inclusion).answers
+        assert ours.equals(theirs), inclusion
     assert len(counted_answers(answers)) == 0 and len(answers) > 0

@@ -5,7 +5,7 @@ study.data, db and models; never streamlit, pages or the CLI.
 The Results page and `python -m study results` call analyse() and show what it returns."""
 from study.analysis.results import (
     SKIPPED,
-    Filters,
+    Inclusion,
     Results,
     analyse,
     default_set_id,

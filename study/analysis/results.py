@@ -1,7 +1,7 @@
 """What the study found, for one survey set: the researcher's Results page and
 `python -m study results` both call analyse() and show what it returns.
 
-Who counts (Filters):
+Who counts (Inclusion; image filters are another thing, study.data.filters):
 - simulated participants (`survey simulate`) are left out unless asked for;
 - a demographic filter keeps only participants with the chosen optional answers;
 - "speeders", whose median response time is below a threshold, are left out;
@@ -34,13 +34,15 @@ from study.errors import StudyError
 from study.labels import FAKE, REAL, predicted_labels
 from study.survey.sets import SetSummary, set_pixels, summary
 
-SKIPPED = "skipped"  # how a skipped optional question is named in the filters
+SKIPPED = "skipped"  # how a skipped optional question is named in an Inclusion
 ANSWER_COLUMNS = ["participant_id", "is_simulated", "completed", "age_band", "ai_exposure", "position",
                   "image_id", "label", "answer", "correct", "confidence", "response_ms"]
 
 
 @dataclass(frozen=True)
-class Filters:
+class Inclusion:
+    """Who counts in a set's results (see the module's docstring)."""
+
     include_simulated: bool = False
     completed_only: bool = False
     speeder_ms: int | None = None  # leave out participants whose median response time is below this
@@ -135,19 +137,20 @@ def _matches(values: pd.Series, allowed: tuple[str, ...] | None) -> pd.Series:
     return named.isin([str(a) for a in allowed])
 
 
-def mark_participants(participants: pd.DataFrame, answers: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+def mark_participants(participants: pd.DataFrame, answers: pd.DataFrame, inclusion: Inclusion) -> pd.DataFrame:
     """participants plus median_response_ms and `excluded` ("" = kept; else the
     first reason: simulated, demographic, speeder)."""
     table = participants.copy()
     medians = answers.groupby("participant_id")["response_ms"].median() if len(answers) else pd.Series(dtype=float)
     table["median_response_ms"] = table["participant_id"].map(medians).astype(float)
     reason = pd.Series("", index=table.index, dtype=object)
-    if not filters.include_simulated:
+    if not inclusion.include_simulated:
         reason[(reason == "") & table["is_simulated"].astype(bool)] = "simulated"
-    demographic = _matches(table["age_band"], filters.age_bands) & _matches(table["ai_exposure"], filters.ai_exposure)
+    demographic = (_matches(table["age_band"], inclusion.age_bands)
+                   & _matches(table["ai_exposure"], inclusion.ai_exposure))
     reason[(reason == "") & ~demographic] = "demographic"
-    if filters.speeder_ms:
-        speedy = table["median_response_ms"] < float(filters.speeder_ms)  # NaN (no answers) is never a speeder
+    if inclusion.speeder_ms:
+        speedy = table["median_response_ms"] < float(inclusion.speeder_ms)  # NaN (no answers) is never a speeder
         reason[(reason == "") & speedy] = "speeder"
     table["excluded"] = reason
     return table
@@ -158,7 +161,7 @@ def mark_participants(participants: pd.DataFrame, answers: pd.DataFrame, filters
 @dataclass
 class Results:
     set: SetSummary
-    filters: Filters
+    inclusion: Inclusion
     participants: pd.DataFrame  # everyone, with `excluded`, per-participant figures where they answered
     answers: pd.DataFrame  # the answers the answer-level figures use
     counts: dict
@@ -188,7 +191,7 @@ class Results:
         model_fields = [c for c in self.images.columns if c.startswith(("p_ai ", "right "))]
         return _clean({
             "set": self.set.as_dict(),
-            "filters": self.filters.as_dict(),
+            "filters": self.inclusion.as_dict(),  # the JSON key `results --json` has always written
             "participants": self.counts,
             "scores": self.scores.as_dict(),
             "accuracy": self.accuracy,
@@ -232,16 +235,16 @@ def _response_times(answers: pd.DataFrame) -> dict:
             "mean_ms_right": mean(right), "mean_ms_wrong": mean(wrong), "mannwhitney_p": p}
 
 
-def analyse(engine: Engine, set_id: int, filters: Filters = Filters(),
+def analyse(engine: Engine, set_id: int, inclusion: Inclusion = Inclusion(),
             predictions: dict[str, np.ndarray] | None = None) -> Results:
     """Everything the Results page shows for one set. `predictions` maps a model
     name to its P(AI) on the set's images in pool order (see predict_set)."""
     info = summary(engine, set_id)
     all_answers = load_answers(engine, set_id)
-    marked = mark_participants(load_participants(engine, set_id), all_answers, filters)
+    marked = mark_participants(load_participants(engine, set_id), all_answers, inclusion)
 
     kept = marked[marked["excluded"] == ""]
-    answering = kept[kept["completed"]] if filters.completed_only else kept
+    answering = kept[kept["completed"]] if inclusion.completed_only else kept
     answers = all_answers[all_answers["participant_id"].isin(answering["participant_id"])].reset_index(drop=True)
 
     figures = analysis_scores.per_participant(all_answers)
@@ -289,7 +292,7 @@ def analyse(engine: Engine, set_id: int, filters: Filters = Filters(),
         comparisons.append(analysis_models.compare_model(key, images, p_ai))
 
     return Results(
-        set=info, filters=filters, participants=marked, answers=answers, counts=counts,
+        set=info, inclusion=inclusion, participants=marked, answers=answers, counts=counts,
         scores=analysis_scores.score_summary(scored["correct"].to_numpy(float), info.size),
         accuracy=accuracy, sdt_pooled=analysis_scores.signal_detection(hits, misses, fas, crs), sdt_mean=sdt_mean,
         images=images, humans=analysis_models.compare_humans(answers, images),
@@ -307,13 +310,13 @@ def demographic_options(participants: pd.DataFrame, column: str) -> list[str]:
     return sorted(set(participants[column].fillna(SKIPPED).astype(str)))
 
 
-def counted_answers(answers: pd.DataFrame, filters: Filters = Filters()) -> pd.DataFrame:
+def counted_answers(answers: pd.DataFrame, inclusion: Inclusion = Inclusion()) -> pd.DataFrame:
     """The answers (load_answers' rows) that the answer-level figures count under
-    these filters, by the Results page's rule (mark_participants): simulated
-    participants left out unless filters.include_simulated, then the demographic
-    and speeder filters, then completed participants only if asked."""
+    this inclusion, by the Results page's rule (mark_participants): simulated
+    participants left out unless inclusion.include_simulated, then the demographic
+    and speeder rules, then completed participants only if asked."""
     people = answers.drop_duplicates("participant_id")[["participant_id", "is_simulated", "completed",
                                                          "age_band", "ai_exposure"]]
-    marked = mark_participants(people, answers, filters)
-    kept = marked[(marked["excluded"] == "") & (marked["completed"] | (not filters.completed_only))]
+    marked = mark_participants(people, answers, inclusion)
+    kept = marked[(marked["excluded"] == "") & (marked["completed"] | (not inclusion.completed_only))]
     return answers[answers["participant_id"].isin(kept["participant_id"])].reset_index(drop=True)

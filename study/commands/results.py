@@ -53,7 +53,7 @@ def results_command(args) -> int:
         raise StudyError(f"--exclude-speeders must be 0 or more milliseconds, got {args.exclude_speeders}")
     engine = study_engine()
     set_id = analysis.resolve_set_id(engine, args.set_id)
-    filters = analysis.Filters(
+    inclusion = analysis.Inclusion(
         include_simulated=args.include_simulated, completed_only=args.completed_only,
         speeder_ms=args.exclude_speeders or None,
         age_bands=tuple(args.age_band) if args.age_band else None,
@@ -65,7 +65,7 @@ def results_command(args) -> int:
         for run_id in args.runs:
             choice = analysis_models.model_choice(engine, run_id)
             predictions[choice.key] = analysis_models.predict_set(choice.checkpoint_path, pixels)
-    result = analysis.analyse(engine, set_id, filters, predictions)
+    result = analysis.analyse(engine, set_id, inclusion, predictions)
     data = result.summary_dict()
     emit(data, args.json, _lines(result, data))
     return 0
