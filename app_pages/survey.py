@@ -176,7 +176,7 @@ elif step.stage == "done":
     st.subheader("Your answers")
     for item in step.results:
         picture, words = st.columns([1, 4], vertical_alignment="center")
-        picture.image(item.thumbnail_png, width=survey_flow.THUMB_PX, output_format="PNG")
+        picture.image(item.thumbnail_png, width=survey_flow.SCORE_THUMB_PX, output_format="PNG")
         mark = ":green[:material/check_circle: right]" if item.correct else ":red[:material/cancel: wrong]"
         words.markdown(
             f"**Image {item.position}** — you said *{answer_name(item.answer)}*; "

@@ -15,7 +15,7 @@ import pandas as pd
 from study.labels import FAKE, REAL, class_name
 from study.survey.flow import render_png
 
-THUMB_PX = 64  # 2x of 32: whole pixels in a table row
+TABLE_THUMB_PX = 64  # 2x of 32: whole pixels in a row of the Results page's image table
 
 
 def human_majority(share_said_ai: float, n: int) -> float:
@@ -53,7 +53,7 @@ def per_image(images: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values("pool_position").reset_index(drop=True)
 
 
-def thumbnail_data_uri(pixels: np.ndarray, size: int = THUMB_PX) -> str:
+def thumbnail_data_uri(pixels: np.ndarray, size: int = TABLE_THUMB_PX) -> str:
     """The 32x32 image enlarged with nearest-neighbour, as a PNG data URI that
     st.column_config.ImageColumn shows inline."""
     return "data:image/png;base64," + base64.b64encode(render_png(pixels, size)).decode("ascii")

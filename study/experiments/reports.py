@@ -13,7 +13,7 @@ def load_results(folder: Path) -> dict:
     return json.loads((Path(folder) / "results.json").read_text())
 
 
-def describe(folder: Path) -> dict:
+def report_headline(folder: Path) -> dict:
     """One report's headline: table, when, data, plan; "error" for a folder
     whose results cannot be read (it is listed, not hidden)."""
     folder = Path(folder)
@@ -31,7 +31,7 @@ def describe(folder: Path) -> dict:
 def list_reports(root: Path | None = None, tables: tuple[str, ...] | None = None) -> list[dict]:
     """Finished reports, newest first; `tables` keeps only those tables (unreadable ones stay listed)."""
     root = Path(root) if root else get_settings().reports_dir
-    found = [describe(p.parent) for p in root.glob("*/results.json")] if root.is_dir() else []
+    found = [report_headline(p.parent) for p in root.glob("*/results.json")] if root.is_dir() else []
     if tables is not None:
         found = [r for r in found if "error" in r or r["table"] in tables]
     return sorted(found, key=lambda r: r.get("when") or "", reverse=True)

@@ -26,7 +26,8 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
-def describe(device: torch.device) -> str:
+def device_description(device: torch.device) -> str:
+    """What a run records as its device: "cuda (NVIDIA H200)", "cpu (8 threads)", "mps"."""
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":

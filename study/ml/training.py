@@ -22,7 +22,7 @@ from torch import nn
 from models.predict import prepare_batch, to_tensor_nchw
 from models.registry import ModelError, ModelSpec, WeightsUnavailableError
 from models.zoo import create_model
-from study.ml.devices import describe, pick_device
+from study.ml.devices import device_description, pick_device
 from study.errors import DatasetError, DownloadError, StudyError
 from study.data import filters
 from study.labels import FAKE, REAL, class_name
@@ -175,7 +175,7 @@ def train(config: TrainConfig, dataset, callbacks: Sequence[TrainCallbacks] = ()
     model = build_model(config.model, model_cfg).to(device)
     spec: ModelSpec = model.spec
     for cb in callbacks:
-        cb.on_start({"device": describe(device), "n_train": len(train_rows), "n_val": len(val_rows),
+        cb.on_start({"device": device_description(device), "n_train": len(train_rows), "n_val": len(val_rows),
                      "num_params": spec.num_params(model)})
 
     # One uint8 tensor per part, on the device: 4x smaller than floats, and the
@@ -252,7 +252,7 @@ def train(config: TrainConfig, dataset, callbacks: Sequence[TrainCallbacks] = ()
     if best_state is not None:
         model.load_state_dict(best_state)  # early stopping keeps the best epoch, as Keras' restore_best_weights
     model.eval()
-    return TrainResult(model, spec, config, history, status, best_epoch, stopped_early, describe(device),
+    return TrainResult(model, spec, config, history, status, best_epoch, stopped_early, device_description(device),
                        len(train_rows), len(val_rows), dataset.fingerprint)
 
 

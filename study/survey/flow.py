@@ -43,7 +43,7 @@ from study.survey.sets import ensure_open_set, participant_order, set_pixels
 from study.survey.timing import closed_overlap_ms
 
 DISPLAY_PX = 288  # 9x of 32: whole pixels, no blur
-THUMB_PX = 96
+SCORE_THUMB_PX = 96  # 3x of 32: each answered image beside the participant's score
 # Guards: an action this soon after its page appeared was aimed at the page before.
 # Operating systems' double-click interval is 500 ms by default (Windows allows up
 # to 900 ms), and slow double clicks in Chromium answered image k+1 0.41-0.81 s
@@ -441,7 +441,7 @@ def _done(engine: Engine, participant, survey, info: SurveyInfo) -> Step:
         scoring.ScoredAnswer(row.position, int(row.answer), labels[row.image_id], row.confidence) for row in rows
     ]
     results = tuple(
-        ResultItem(item.position, _png(engine, survey, row.image_id, THUMB_PX), item.answer, item.label,
+        ResultItem(item.position, _png(engine, survey, row.image_id, SCORE_THUMB_PX), item.answer, item.label,
                    item.correct, item.confidence)
         for item, row in zip(sorted(items, key=lambda i: i.position), rows)
     )

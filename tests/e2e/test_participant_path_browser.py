@@ -144,7 +144,7 @@ def test_survey_images_are_served_as_the_exact_png_and_a_slow_double_click_answe
 
     page.locator('[data-testid="stImage"] img').nth(14).wait_for(state="visible")
     kind, body = served_image(page)  # the review's thumbnails are the exact PNGs too
-    assert kind == "image/png" and body == expected_png(shared_server, token, 1, survey_flow.THUMB_PX)
+    assert kind == "image/png" and body == expected_png(shared_server, token, 1, survey_flow.SCORE_THUMB_PX)
 
     # A finished participant who comes back to the start page sees their end page.
     page.goto(shared_server.url + "/")
