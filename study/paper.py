@@ -1,7 +1,21 @@
 """The paper's reference numbers (seed/paper-human-vs-ai-image-classification.txt),
 in percent, exactly as printed; None where the paper gives no figure. The
-reproduction report puts ours next to these."""
+reproduction report puts ours next to these, and percent()/percent_text() are
+how the study writes its own shares (tables, reports and the command line)."""
 from __future__ import annotations
+
+
+def percent(fraction) -> float | None:
+    """A fraction (0..1) as a percentage number rounded to two decimals, as the
+    paper's tables give them: percent(0.85123) == 85.12; None stays None."""
+    return None if fraction is None else round(100 * float(fraction), 2)
+
+
+def percent_text(fraction, digits: int = 1) -> str:
+    """A fraction (0..1) as text for a line of output: percent_text(0.5643) ==
+    "56.4%"; "n/a" where nothing was measured."""
+    return "n/a" if fraction is None else f"{100 * float(fraction):.{digits}f}%"
+
 
 HUMAN_BASELINE = {"participants": 63, "mean_score": 8.46, "out_of": 15, "mean_pct": 56.4, "median_score": 8}
 

@@ -8,6 +8,7 @@ from study.commands import emit
 from study.database import study_engine
 from study.errors import StudyError
 from study.labels import class_name
+from study.paper import percent_text
 
 
 def register(subparsers) -> None:
@@ -39,10 +40,6 @@ def register(subparsers) -> None:
 
 def _fmt(value, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def _pct(value) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
 def results_command(args) -> int:
@@ -93,7 +90,8 @@ def _lines(result, data: dict) -> list[str]:
         f"p = {_fmt(s['p'], 4)}",
         f"binomial per participant: {s['n_above_chance']} of {s['n']} beat chance "
         f"(needs {s['min_correct_above_chance']} of {s['set_size']} right, one-sided p < .05)",
-        f"accuracy: overall {_pct(a['overall'])}, on REAL images {_pct(a['real'])}, on FAKE images {_pct(a['fake'])}",
+        f"accuracy: overall {percent_text(a['overall'])}, on REAL images {percent_text(a['real'])}, "
+        f"on FAKE images {percent_text(a['fake'])}",
         f"d' pooled {_fmt(sdt['pooled']['dprime'], 3)}, c pooled {_fmt(sdt['pooled']['criterion'], 3)}; "
         f"mean of participants d' {_fmt(sdt['mean_dprime'], 3)}, c {_fmt(sdt['mean_criterion'], 3)} "
         "(log-linear correction, Hautus 1995)",
@@ -102,13 +100,14 @@ def _lines(result, data: dict) -> list[str]:
         f"wrong {_fmt(data['response_times']['median_ms_wrong'], 0)})",
     ]
     for model in data["models"]:
-        lines.append(f"{model['key']}: accuracy {_pct(model['accuracy'])} on the {model['n_images']} survey images, "
+        lines.append(f"{model['key']}: accuracy {percent_text(model['accuracy'])} on the {model['n_images']} "
+                     "survey images, "
                      f"kappa with the human majority {_fmt(model['kappa_vs_majority'], 3)} "
                      f"({model['n_compared']} images with a majority)")
     lines.append("per image (share right, n):")
     for image in data["images"]:
         lines.append(f"  {image['image_id']}  {class_name(image['label'])}  "
-                     f"{_pct(image['share_right'])} of {image['n']}")
+                     f"{percent_text(image['share_right'])} of {image['n']}")
     return lines
 
 

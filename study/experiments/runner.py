@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from study import paper
+from study.paper import percent
 from study.errors import DownloadError
 from study.experiments.plan import Plan, cnn_label, grid_configs, trainings_planned
 from study.experiments.progress import ExperimentCancelled, Tracker
@@ -53,24 +54,20 @@ def train_and_test(plan: Plan, dataset, model: str, *, tracker: Tracker, label: 
         raise ExperimentCancelled(f"cancelled during {label}; {tracker.state['done']} of "
                                   f"{tracker.state['total']} trainings had finished")
     summary = result.summary()
-    row = {"train": _pct(summary["train_acc"]), "val": _pct(summary["val_acc"]), "epochs_run": summary["epochs_run"],
-           "n_train": summary["n_train"], "device": result.device}
+    row = {"train": percent(summary["train_acc"]), "val": percent(summary["val_acc"]),
+           "epochs_run": summary["epochs_run"], "n_train": summary["n_train"], "device": result.device}
     test = evaluate_model(result.model, dataset, "test", spec=result.spec, image_filter=image_filter)
-    row["test"] = _pct(test["accuracy"])
+    row["test"] = percent(test["accuracy"])
     if test_original:
         if result.spec.in_chans != 3:
             row["test_original"] = None
             row["note"] = f"{result.spec.in_chans}-channel model: cannot take the original RGB images"
         else:
             original = evaluate_model(result.model, dataset, "test", spec=result.spec, image_filter=None)
-            row["test_original"] = _pct(original["accuracy"])
+            row["test_original"] = percent(original["accuracy"])
     row["seconds"] = round(time.perf_counter() - started, 1)
     tracker.finish(label, row)
     return row
-
-
-def _pct(value) -> float | None:
-    return None if value is None else round(100 * float(value), 2)
 
 
 # ---------------------------------------------------------------- the tables

@@ -11,7 +11,8 @@ from study import paper
 from study.experiments import charts
 from study.data.filters import get as filter_info
 from study.experiments.plan import cnn_label
-from study.ml.runs import get_run, original_test, percent
+from study.ml.runs import get_run, original_test
+from study.paper import percent
 
 
 @dataclass

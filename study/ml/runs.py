@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from db import runs as db_runs
+from study.paper import percent
 
 ENDED = ("finished", "failed", "cancelled")
 
@@ -20,11 +21,6 @@ def get_run(engine: Engine, run_id: int) -> dict | None:
 def list_runs(engine: Engine, *, status: str | None = None, limit: int = 100) -> list[dict]:
     """Newest first."""
     return db_runs.list_runs(engine, status=status, limit=limit)
-
-
-def percent(fraction) -> float | None:
-    """A fraction as a percentage rounded to two decimals, as the paper's tables give them."""
-    return None if fraction is None else round(100 * float(fraction), 2)
 
 
 def original_test(run: dict | None, job: dict | None = None) -> dict:
