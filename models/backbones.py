@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 
 import timm
 import timm.models
+from huggingface_hub import try_to_load_from_cache  # timm's own dependency, loaded by timm anyway
 from torch import nn
 
 from models.registry import ModelSpec, WeightsUnavailableError, register_model
@@ -55,8 +56,6 @@ def _hub_reachable() -> bool:
 
 
 def _cached_weights(hub_id: str) -> str | None:
-    from huggingface_hub import try_to_load_from_cache
-
     for filename in ("model.safetensors", "pytorch_model.bin"):
         found = try_to_load_from_cache(hub_id, filename)
         if isinstance(found, str):

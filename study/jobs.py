@@ -41,10 +41,17 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from db import jobs as db_jobs
+from db import runs as db_runs
 from study.config import ensure_home
+from study.data.active import DEMO_SOURCE, configured_source
+from study.data.cache import CACHE_VERSION, cache_paths, source_fingerprint
+from study.data.datasets import default_cache_dir
 from study.database import study_engine
-from study.errors import StudyError
+from study.errors import DatasetError, StudyError
+from study.experiments.progress import fraction, read_progress
 from study.labels import CLASS_NAMES
+from study.ml.devices import pick_device
 from study.ml.recipe import TrainConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -70,8 +77,6 @@ _FLAGS = {
 
 def resolve_device(requested: str | None) -> str:
     """The queue a job joins: 'auto' becomes the device it would train on."""
-    from study.ml.devices import pick_device
-
     device = pick_device(requested or "auto")
     if device.type == "cuda":
         return f"cuda:{device.index or 0}"
@@ -202,15 +207,10 @@ def source_splits(source: str) -> frozenset[str] | None:
     (the cache of its current content, the one a job would load). None when the
     source is not prepared: a job decodes it first and checks then. A source
     that cannot be read raises DatasetError."""
-    from study.data.active import DEMO_SOURCE
-
     if source == DEMO_SOURCE:
         return frozenset(("train", "test"))
-    from study.data.datasets import _default_cache_dir
-    from study.data.cache import CACHE_VERSION, cache_paths, source_fingerprint
-
     fingerprint = source_fingerprint(source)  # file names and sizes (a folder) or bytes (an archive)
-    npz_path, report_path = cache_paths(_default_cache_dir(None), fingerprint)
+    npz_path, report_path = cache_paths(default_cache_dir(), fingerprint)
     try:
         report = json.loads(report_path.read_text())
     except (OSError, ValueError):
@@ -226,8 +226,6 @@ def data_problem(kind: str, source: str | None, have=None) -> str | None:
     the command checks again once it has loaded the data). have: the source's
     splits where the caller already holds them (a loaded dataset); else they are
     read with source_splits()."""
-    from study.errors import DatasetError
-
     if kind not in NEEDS_SPLITS:
         raise StudyError(f"unknown job kind {kind!r}; expected {', '.join(KINDS)}")
     if not source:
@@ -262,9 +260,6 @@ def data_choices(kind: str, engine=None) -> tuple[list[str], list[str]]:
     """The dataset sources a form may offer for a job of this kind: the demo pool
     and the configured CIFAKE, each only where it has what the job needs; and one
     line per source left out, saying why."""
-    from study.data.active import DEMO_SOURCE
-    from study.data.datasets import configured_source
-
     cifake, _where = configured_source(engine or study_engine())
     offered, left_out = [], []
     for source in [DEMO_SOURCE] + ([cifake] if cifake else []):
@@ -284,8 +279,6 @@ def submit(params: dict, *, kind: str = "train", label: str | None = None, engin
     val_split, patience, seed, augment, filter, device, max_train, threads, set)
     and make sure a worker serves its device. kind "filter" also tests the
     trained model on the unfiltered test images (the paper's Table 4)."""
-    from db.jobs import add_job
-
     if kind not in KINDS:
         raise StudyError(f"unknown job kind {kind!r}; expected {', '.join(KINDS)}")
     if kind == "filter" and not params.get("filter"):
@@ -303,7 +296,7 @@ def submit(params: dict, *, kind: str = "train", label: str | None = None, engin
                              f"{active['status']} as job {active['id']}; nothing new was queued")
     label = label or " ".join(str(x) for x in (params.get("model") or f"table {params.get('table')}",
                                                params.get("filter") or "", params.get("data") or "") if x)
-    job_id = add_job(engine, kind=kind, label=label[:200], device=device, params=params)
+    job_id = db_jobs.add_job(engine, kind=kind, label=label[:200], device=device, params=params)
     if start_worker:
         start_worker_process(device)
     return job_id
@@ -311,8 +304,6 @@ def submit(params: dict, *, kind: str = "train", label: str | None = None, engin
 
 def _configured(engine) -> str | None:
     """The source a job without --data trains on (the CLI's default)."""
-    from study.data.datasets import configured_source
-
     return configured_source(engine)[0]
 
 
@@ -331,40 +322,31 @@ def start_worker_process(device: str) -> int:
 def request_cancel(job_id: int, engine=None) -> str:
     """Cancel a job: a queued one at once, a running one through the run's
     cancel flag (then signals after a grace period). Returns its status now."""
-    from db.jobs import get_job, request_job_cancel
-    from db.runs import request_cancel as request_run_cancel
-
     engine = engine or study_engine()
-    status = request_job_cancel(engine, job_id)
+    status = db_jobs.request_job_cancel(engine, job_id)
     if status is None:
         raise StudyError(f"no job {job_id}")
-    job = get_job(engine, job_id)
+    job = db_jobs.get_job(engine, job_id)
     if status == "running" and job["run_id"]:
-        request_run_cancel(engine, job["run_id"])
+        db_runs.request_cancel(engine, job["run_id"])
     return status
 
 
 def list_jobs(engine=None, **filters) -> list[dict]:
-    from db.jobs import list_jobs as _list
-
-    return _list(engine or study_engine(), **filters)
+    return db_jobs.list_jobs(engine or study_engine(), **filters)
 
 
 def get_job(job_id: int, engine=None) -> dict | None:
-    from db.jobs import get_job as _get
-
-    return _get(engine or study_engine(), job_id)
+    return db_jobs.get_job(engine or study_engine(), job_id)
 
 
 def progress(job: dict, engine=None) -> dict:
     """What a page shows for one job: a fraction done and a line saying so;
     for a training also epochs done of planned and the run's history, for an
     experiment its progress.json."""
-    from db.runs import get_run
-
     if job["kind"] == "experiment":
         return experiment_progress(job)
-    run = get_run(engine or study_engine(), job["run_id"]) if job.get("run_id") else None
+    run = db_runs.get_run(engine or study_engine(), job["run_id"]) if job.get("run_id") else None
     history = (run or {}).get("history") or []
     planned = int(job["params"].get("epochs") or TrainConfig().epochs)
     done = len(history)
@@ -375,8 +357,6 @@ def progress(job: dict, engine=None) -> dict:
 
 
 def experiment_progress(job: dict) -> dict:
-    from study.experiments.progress import fraction, read_progress
-
     state = read_progress(experiment_dir(job["id"]))
     if not state:
         return {"fraction": 0.0, "text": "starting (loading the data)", "history": [], "run": None, "state": None}
@@ -390,36 +370,31 @@ def experiment_progress(job: dict) -> dict:
 
 def run_worker(device: str, *, grace: float = GRACE_SECONDS, poll: float = POLL_SECONDS) -> int:
     """Serve the device's queue until it is empty; returns how many jobs ran."""
-    from db.jobs import next_queued
-
     engine = study_engine()
     ran = 0
     while True:
         with _device_lock(device, wait_seconds=2.0) as got:
             if not got:
                 return ran  # another worker serves this device
-            while (job := next_queued(engine, device)) is not None:
+            while (job := db_jobs.next_queued(engine, device)) is not None:
                 run_job(engine, job, grace=grace, poll=poll)
                 ran += 1
         # Lock released: a job submitted while we held it may have started a
         # worker that gave up; look once more so that it is not stranded.
-        if next_queued(engine, device) is None:
+        if db_jobs.next_queued(engine, device) is None:
             return ran
 
 
 def run_job(engine, job: dict, *, grace: float = GRACE_SECONDS, poll: float = POLL_SECONDS) -> str:
     """Run one queued job to its end; returns its final status."""
-    from db.jobs import mark_started
-    from db.runs import create_run
-
     if job["kind"] == "experiment":
         return _run_experiment(engine, job, grace=grace, poll=poll)
     params, device = job["params"], job["device"]
-    run_id = create_run(engine, params["model"], {**params, "device": device, "job_id": job["id"]},
+    run_id = db_runs.create_run(engine, params["model"], {**params, "device": device, "job_id": job["id"]},
                         dataset_source=str(params.get("data") or ""), device=device)
     base = ensure_home().jobs_dir / str(job["id"])
     out_path, err_path = base.with_suffix(".out"), base.with_suffix(".err")
-    if not mark_started(engine, job["id"], run_id=run_id, log_path=str(err_path)):
+    if not db_jobs.mark_started(engine, job["id"], run_id=run_id, log_path=str(err_path)):
         _finish_run_if_running(engine, run_id, "cancelled")  # cancelled while we set up
         return "cancelled"
     argv = train_argv(params, device, job["kind"]) + ["--run-id", str(run_id), "--json"]
@@ -427,12 +402,10 @@ def run_job(engine, job: dict, *, grace: float = GRACE_SECONDS, poll: float = PO
 
 
 def _run_experiment(engine, job: dict, *, grace: float, poll: float) -> str:
-    from db.jobs import mark_started
-
     out = experiment_dir(job["id"])
     out.mkdir(parents=True, exist_ok=True)
     err_path = out / "stderr.log"
-    if not mark_started(engine, job["id"], run_id=None, log_path=str(err_path)):
+    if not db_jobs.mark_started(engine, job["id"], run_id=None, log_path=str(err_path)):
         return "cancelled"
     argv = experiment_argv(job["params"], job["device"], job["id"]) + ["--json"]
     return _run_child(engine, job["id"], argv, out / "stdout.json", err_path, grace=grace, poll=poll)
@@ -441,12 +414,10 @@ def _run_experiment(engine, job: dict, *, grace: float, poll: float) -> str:
 def _run_child(engine, job_id: int, argv: list[str], out_path: Path, err_path: Path, *, grace: float,
                poll: float) -> str:
     """`python -m study ARGV` as the job's process, in its own session; settle the job when it ends."""
-    from db.jobs import set_pid
-
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "study", *argv], cwd=REPO_ROOT, env=_child_env(),
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
-    set_pid(engine, job_id, proc.pid)
+    db_jobs.set_pid(engine, job_id, proc.pid)
     _watch(engine, job_id, proc, grace=grace, poll=poll)
     return finalize(engine, job_id, returncode=proc.returncode)
 
@@ -454,12 +425,10 @@ def _run_child(engine, job_id: int, argv: list[str], out_path: Path, err_path: P
 def _watch(engine, job_id: int, proc: subprocess.Popen, *, grace: float, poll: float) -> None:
     """Wait for a job's process; once a cancel is asked, signal it if it does
     not stop by itself within grace (SIGTERM), then twice that (SIGKILL)."""
-    from db.jobs import get_job as db_get_job
-
     signalled = None
     while proc.poll() is None:
         time.sleep(poll)
-        current = db_get_job(engine, job_id)
+        current = db_jobs.get_job(engine, job_id)
         asked = current and current["cancel_requested_at"]
         if asked:
             waited = (datetime.now(timezone.utc) - _aware(asked)).total_seconds()
@@ -476,11 +445,9 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _finish_run_if_running(engine, run_id: int | None, status: str, error: str | None = None) -> None:
-    from db.runs import finish_run, get_run
-
-    run = get_run(engine, run_id) if run_id else None
+    run = db_runs.get_run(engine, run_id) if run_id else None
     if run and run["status"] == "running":
-        finish_run(engine, run_id, status, metrics=None, error=error)
+        db_runs.finish_run(engine, run_id, status, metrics=None, error=error)
 
 
 def _exit_words(returncode: int | None) -> str:
@@ -500,16 +467,12 @@ def finalize(engine, job_id: int, *, returncode: int | None = None) -> str:
     own status when it reached one, else cancelled (if asked) or failed.
     It only reads (a page poll may call it): a filter job's test on the
     original images is in its run's metrics, written by the job's process."""
-    from db.jobs import end_job
-    from db.jobs import get_job as db_get_job
-    from db.runs import get_run
-
-    job = db_get_job(engine, job_id)
+    job = db_jobs.get_job(engine, job_id)
     if job["status"] != "running":
         return job["status"]
     if job["kind"] == "experiment":
         return _finalize_experiment(engine, job, returncode)
-    run = get_run(engine, job["run_id"]) if job["run_id"] else None
+    run = db_runs.get_run(engine, job["run_id"]) if job["run_id"] else None
     stderr_tail = tail(job["log_path"])
     status = run["status"] if run else "running"
     result = None
@@ -521,27 +484,25 @@ def finalize(engine, job_id: int, *, returncode: int | None = None) -> str:
         error_tail = stderr_tail or (run or {}).get("error") or _exit_words(returncode)
         if returncode and _exit_words(returncode) not in error_tail:
             error_tail += "\n" + _exit_words(returncode)
-        end_job(engine, job_id, "failed", error_tail=error_tail)
+        db_jobs.end_job(engine, job_id, "failed", error_tail=error_tail)
         return "failed"
     if status == "finished" and job["kind"] == "filter":
         result = _original_test_result((run or {}).get("metrics") or {})
-    end_job(engine, job_id, status, result=result)
+    db_jobs.end_job(engine, job_id, status, result=result)
     return status
 
 
 def _finalize_experiment(engine, job: dict, returncode: int | None) -> str:
     """Finished when its report was written; else cancelled (if asked) or failed."""
-    from db.jobs import end_job
-
     out = experiment_dir(job["id"])
     if (out / "report.md").exists() and returncode in (0, None):
-        end_job(engine, job["id"], "finished", result={"out": str(out), "report": str(out / "report.md")})
+        db_jobs.end_job(engine, job["id"], "finished", result={"out": str(out), "report": str(out / "report.md")})
         return "finished"
     if job["cancel_requested_at"]:
-        end_job(engine, job["id"], "cancelled", result={"out": str(out)})
+        db_jobs.end_job(engine, job["id"], "cancelled", result={"out": str(out)})
         return "cancelled"
     error_tail = "\n".join(filter(None, [tail(job["log_path"]), _exit_words(returncode)]))
-    end_job(engine, job["id"], "failed", error_tail=error_tail, result={"out": str(out)})
+    db_jobs.end_job(engine, job["id"], "failed", error_tail=error_tail, result={"out": str(out)})
     return "failed"
 
 
@@ -562,16 +523,14 @@ def reconcile(engine=None) -> list[int]:
     """Repair after dead workers: settle running jobs whose processes are gone,
     and start a worker for every device with queued jobs and none serving it.
     Cheap; the pages call it whenever they poll. Returns the jobs it settled."""
-    from db.jobs import list_jobs as db_list
-
     engine = engine or study_engine()
     settled = []
-    for job in db_list(engine, status="running", limit=1000):
+    for job in db_jobs.list_jobs(engine, status="running", limit=1000):
         if worker_alive(job["device"]) or _pid_alive(job["pid"]):
             continue
         finalize(engine, job["id"], returncode=None)
         settled.append(job["id"])
-    for device in {job["device"] for job in db_list(engine, status="queued", limit=1000)}:
+    for device in {job["device"] for job in db_jobs.list_jobs(engine, status="queued", limit=1000)}:
         if not worker_alive(device):
             start_worker_process(device)
     return settled

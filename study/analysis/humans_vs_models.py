@@ -17,8 +17,12 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report, cohen_kappa_score, confusion_matrix
 
+from models.predict import predict_proba
 from study.data import filters
+from study.errors import StudyError
 from study.labels import CLASS_NAMES, FAKE, REAL, predicted_labels
+from study.ml import evaluation  # by module, so that a test can stand in for open_checkpoint everywhere
+from study.ml.runs import list_runs
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,6 @@ class ModelChoice:
 
 def available_models(engine) -> list[ModelChoice]:
     """Finished runs, newest first, whose checkpoint file still exists."""
-    from db.runs import list_runs
-
     choices = []
     for run in list_runs(engine, status="finished", limit=500):
         path = run.get("checkpoint_path")
@@ -52,8 +54,6 @@ def available_models(engine) -> list[ModelChoice]:
 
 def model_choice(engine, run_id: int) -> ModelChoice:
     """One finished run with its checkpoint, or a StudyError naming what is wrong."""
-    from study.errors import StudyError
-
     for choice in available_models(engine):
         if choice.run_id == run_id:
             return choice
@@ -65,10 +65,7 @@ def model_choice(engine, run_id: int) -> ModelChoice:
 def predict_set(checkpoint_path: str, pixels: np.ndarray) -> np.ndarray:
     """P(AI) of each image (N, 32, 32, 3 uint8) from one checkpoint, after the
     filter its run was trained with (so the model sees what it learned on)."""
-    from models.predict import predict_proba
-    from study.ml.evaluation import open_checkpoint
-
-    model, spec, meta = open_checkpoint(checkpoint_path)
+    model, spec, meta = evaluation.open_checkpoint(checkpoint_path)
     image_filter = ((meta.get("extra") or {}).get("train_config") or {}).get("filter")
     return predict_proba(model, filters.apply(image_filter, np.asarray(pixels, dtype=np.uint8)), spec)
 

@@ -1,29 +1,45 @@
 """Which dataset the app serves: the prepared CIFAKE when there is one, else the
-clearly marked synthetic demo pool, so that a fresh install has a working survey."""
+clearly marked synthetic demo pool, so that a fresh install has a working survey;
+and what a command or job names as its data (--data)."""
 from __future__ import annotations
 
 import functools
 
 from sqlalchemy import Engine
 
+from db import open_database
+from db.datasets import get_setting
+from study.config import get_settings
+from study.data.datasets import cached_dataset, load_dataset
+from study.data.demo import demo_pool
+from study.data.sources import resolve_source
 from study.errors import DatasetError, StudyError
 
 DEMO_SOURCE = "demo"
+SOURCE_SETTING = "cifake_source"  # the database setting that names the prepared CIFAKE
 
 
 @functools.lru_cache(maxsize=1)
 def _demo():
-    from study.data.demo import demo_pool
-
     return demo_pool()
+
+
+def configured_source(engine: Engine | None = None) -> tuple[str | None, str]:
+    """(source, where it was set): env CIFAKE_ROOT, else the database setting
+    `cifake_source`, else (None, "none") and the app uses the demo pool."""
+    settings = get_settings()
+    if settings.cifake_root is not None:  # a bad value is a DatasetError here, not a crash in get_settings
+        return str(resolve_source(settings.cifake_root)), "CIFAKE_ROOT"
+    if engine is None:
+        engine = open_database(settings.database_url)
+    value = get_setting(engine, SOURCE_SETTING)
+    return (value, "database") if value else (None, "none")
 
 
 def dataset_by_source(source: str):
     """The dataset a survey set or run was made from, read from the array cache."""
     if source == DEMO_SOURCE:
         return _demo()
-    from study.data.datasets import cached_dataset
-
     dataset = cached_dataset(source)
     if dataset is None:
         raise DatasetError(
@@ -35,8 +51,6 @@ def dataset_by_source(source: str):
 
 def active_dataset(engine: Engine):
     """The prepared CIFAKE, or the demo pool when none is configured or cached."""
-    from study.data.datasets import configured_source
-
     source, _where = configured_source(engine)
     if source is None:
         return _demo()
@@ -50,9 +64,6 @@ def load_source(source: str | None):
     """What a command or job names as its data (--data): `demo`, a dataset path
     (decoded into the cache on first use), or None for the dataset the study is
     configured with."""
-    from study.data.datasets import configured_source, load_dataset
-    from study.data.sources import resolve_source
-
     if source is None:
         source, _ = configured_source()
         if source is None:

@@ -7,18 +7,16 @@ from typing import Callable
 
 from sqlalchemy import Engine
 
+from db.datasets import record_prepared, set_setting
+from study.data.active import SOURCE_SETTING, configured_source
+from study.data.datasets import cached_dataset, load_dataset
+from study.data.sources import resolve_source
 from study.errors import DatasetError
-
-SOURCE_SETTING = "cifake_source"
 
 
 def prepare(engine: Engine, source: str | Path, progress: Callable[[int, int], None] | None = None,
             use_cache: bool = True):
     """Decode (or read from the cache) a CIFAKE source and make it the app's dataset."""
-    from db.datasets import record_prepared, set_setting
-    from study.data.datasets import load_dataset
-    from study.data.sources import resolve_source
-
     path = resolve_source(source)
     dataset = load_dataset(path, progress=progress, use_cache=use_cache)
     report = dataset.report
@@ -29,8 +27,6 @@ def prepare(engine: Engine, source: str | Path, progress: Callable[[int, int], N
 
 def status(engine: Engine) -> dict:
     """What the app serves now, read from the cache only: never decodes."""
-    from study.data.datasets import cached_dataset, configured_source
-
     source, where = configured_source(engine)
     if source is None:
         return {"prepared": False, "source": None, "source_from": where,

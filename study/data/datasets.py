@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageOps
 
+from study.config import get_settings
 from study.data import cache as data_cache
 from study.data.sources import RawImage, Tally, iter_images, resolve_source
 from study.errors import DatasetError
@@ -269,11 +270,10 @@ def build_report(*, source: str, fingerprint: str, ids, splits, labels, dup_repo
 
 # ---------------------------------------------------------------- loading
 
-def _default_cache_dir(cache_dir: Path | None) -> Path:
+def default_cache_dir(cache_dir: Path | None = None) -> Path:
+    """Where decoded datasets are cached: cache_dir when given, else the study's."""
     if cache_dir is not None:
         return Path(cache_dir)
-    from study.config import get_settings
-
     return get_settings().cache_dir / "datasets"
 
 
@@ -296,7 +296,7 @@ def _from_cache(path: Path, cache_dir: Path, fingerprint: str) -> Dataset | None
 def cached_dataset(source: str | Path, *, cache_dir: Path | None = None) -> Dataset | None:
     """The dataset from the cache of the source's CURRENT fingerprint, or None. Never decodes."""
     path = _resolve(source)
-    return _from_cache(path, _default_cache_dir(cache_dir), source_fingerprint(path))
+    return _from_cache(path, default_cache_dir(cache_dir), source_fingerprint(path))
 
 
 def load_dataset(source: str | Path, *, cache_dir: Path | None = None, progress: Progress | None = None,
@@ -307,7 +307,7 @@ def load_dataset(source: str | Path, *, cache_dir: Path | None = None, progress:
     workers: decoding processes beside this one (default: default_workers(), 0 on 2 cores);
     0 decodes in this process only (the bench's baseline)."""
     path = _resolve(source)
-    cache_dir = _default_cache_dir(cache_dir)
+    cache_dir = default_cache_dir(cache_dir)
     fingerprint = source_fingerprint(path)
     if use_cache and (hit := _from_cache(path, cache_dir, fingerprint)) is not None:
         return hit
@@ -329,20 +329,3 @@ def load_dataset(source: str | Path, *, cache_dir: Path | None = None, progress:
     data_cache.prune_stale(cache_dir, str(path), keep=fingerprint)
     return make_dataset(arrays, fingerprint=fingerprint, source=str(path), is_demo=False, report=report)
 
-
-def configured_source(engine=None) -> tuple[str | None, str]:
-    """(source, where it was set): env CIFAKE_ROOT, else the database setting
-    `cifake_source`, else (None, "none") and the app uses the demo pool."""
-    from study.config import get_settings
-
-    settings = get_settings()
-    if settings.cifake_root is not None:  # a bad value is a DatasetError here, not a crash in get_settings
-        return str(resolve_source(settings.cifake_root)), "CIFAKE_ROOT"
-    if engine is None:
-        from db import open_database
-
-        engine = open_database(settings.database_url)
-    from db.datasets import get_setting
-
-    value = get_setting(engine, "cifake_source")
-    return (value, "database") if value else (None, "none")

@@ -14,9 +14,9 @@ charts (plotly.js written once beside them, so the report opens offline).
 - augment: the same model without and with the paper's augmentation (random
   rotations, shifts and flips); the paper's augmented EfficientNetB0 fell to 50%.
 `quick` is a CPU smoke run: 800 train images, two epochs, small grids.
-Trainings go through study.training.train (no run records): a report is the
+Trainings go through study.ml.training.train (no run records): a report is the
 artefact, with the evidence (versions, device, seeds, wall time) in it, and
-OUT/progress.json follows the run (study/reproduce_progress.py)."""
+OUT/progress.json follows the run (study/experiments/progress.py)."""
 from __future__ import annotations
 
 import json
@@ -25,11 +25,17 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import torch
+
 from study import paper
-from study.paper import percent
+from study.data.filters import PAPER_FILTERS
 from study.errors import DownloadError
 from study.experiments.plan import Plan, cnn_label, grid_configs, trainings_planned
 from study.experiments.progress import ExperimentCancelled, Tracker
+from study.experiments.report import write_report
+from study.ml import evaluation  # by module, so that a test can stand in for evaluate_model everywhere
+from study.ml.training import TrainConfig, build_model, train
+from study.paper import percent
 
 # ---------------------------------------------------------------- one experiment
 
@@ -39,9 +45,6 @@ def train_and_test(plan: Plan, dataset, model: str, *, tracker: Tracker, label: 
     """Train on (filtered) train images; accuracies in percent: train, val,
     test (filtered like training) and, if asked, test on the original images.
     Raises ExperimentCancelled when the tracker's stop hook asks."""
-    from study.ml.evaluation import evaluate_model
-    from study.ml.training import TrainConfig, train
-
     config = TrainConfig(model=model, model_cfg=dict(model_cfg or {}), epochs=plan.epochs, seed=plan.seed,
                          batch_size=plan.batch_size, lr=plan.lr,
                          filter=image_filter, device=plan.device, max_train=plan.max_train,
@@ -56,14 +59,14 @@ def train_and_test(plan: Plan, dataset, model: str, *, tracker: Tracker, label: 
     summary = result.summary()
     row = {"train": percent(summary["train_acc"]), "val": percent(summary["val_acc"]),
            "epochs_run": summary["epochs_run"], "n_train": summary["n_train"], "device": result.device}
-    test = evaluate_model(result.model, dataset, "test", spec=result.spec, image_filter=image_filter)
+    test = evaluation.evaluate_model(result.model, dataset, "test", spec=result.spec, image_filter=image_filter)
     row["test"] = percent(test["accuracy"])
     if test_original:
         if result.spec.in_chans != 3:
             row["test_original"] = None
             row["note"] = f"{result.spec.in_chans}-channel model: cannot take the original RGB images"
         else:
-            original = evaluate_model(result.model, dataset, "test", spec=result.spec, image_filter=None)
+            original = evaluation.evaluate_model(result.model, dataset, "test", spec=result.spec, image_filter=None)
             row["test_original"] = percent(original["accuracy"])
     row["seconds"] = round(time.perf_counter() - started, 1)
     tracker.finish(label, row)
@@ -74,8 +77,6 @@ def train_and_test(plan: Plan, dataset, model: str, *, tracker: Tracker, label: 
 
 def run_filters(plan: Plan, dataset, tracker: Tracker, log=print) -> dict:
     """Tables 3 and 4: one training per filter of the paper."""
-    from study.data.filters import PAPER_FILTERS
-
     rows = {}
     for name in PAPER_FILTERS:
         log(f"filter {name}: training {plan.model}")
@@ -88,8 +89,6 @@ def run_filters(plan: Plan, dataset, tracker: Tracker, log=print) -> dict:
 
 
 def run_table1(plan: Plan, dataset, tracker: Tracker, log=print) -> dict:
-    from study.ml.training import build_model
-
     rows = {}
     for entry in paper.TABLE1:
         try:
@@ -143,8 +142,6 @@ RUNNERS = {"1": run_table1, "3": run_filters, "4": run_filters, "sweeps": run_sw
 
 
 def evidence(plan: Plan, dataset, seconds: float) -> dict:
-    import torch
-
     return {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "wall_seconds": round(seconds, 1),
             "python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
             "cpu_threads": torch.get_num_threads(), "cuda": torch.cuda.is_available(),
@@ -159,8 +156,6 @@ def reproduce(table: str, dataset, *, out: Path, quick: bool = False, log=print,
     and the HTML charts; out/progress.json follows the run as it goes.
     should_stop (polled between batches) cancels it: ExperimentCancelled.
     Returns {"report": path, "results": ..., "files": [...]}."""
-    from study.experiments.report import write_report
-
     plan = Plan.make(table, quick, **overrides)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,9 @@ from sklearn.metrics import classification_report, confusion_matrix
 from models.checkpoint import load_checkpoint
 from models.predict import predict_proba
 from models.registry import CheckpointError, ModelError
-from study.errors import StudyError
 from study.data import filters
+from study.data.datasets import content_groups
+from study.errors import StudyError
 from study.labels import CLASS_NAMES, FAKE, REAL, THRESHOLD, predicted_labels
 
 
@@ -52,8 +53,6 @@ def compute_metrics(labels: np.ndarray, p_ai: np.ndarray, threshold: float = THR
 def leaked_mask(dataset, split: str = "test") -> np.ndarray | None:
     """True where an image of `split` has the same pixels as some train image;
     None when the dataset has no train split to leak from."""
-    from study.data.datasets import content_groups
-
     if split == "train" or not np.any(dataset.splits == "train"):
         return None
     train = dataset.split("train")

@@ -6,19 +6,22 @@ for the length of a call, so two sessions explaining with the same model at
 once would mix their activations. Different models run side by side."""
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from torch import nn
 
 from models import explain as cam
 from models.registry import ModelError, ModelSpec
-from study.errors import StudyError
 from study.data import filters
+from study.errors import StudyError
 from study.labels import class_name
+from study.ml import evaluation  # by module, so that a test can stand in for open_checkpoint everywhere
 # LiveLink field -> the page's query parameter
 _QUERY_NAMES = {"run_id": "run", "set_id": "set", "position": "image", "image_id": "id"}
 
@@ -141,9 +144,7 @@ class LiveResult:
 
 def load_model(checkpoint_path: str | Path) -> LoadedModel:
     """The checkpoint as a model on the CPU in eval mode (StudyError if it cannot be)."""
-    from study.ml.evaluation import open_checkpoint
-
-    model, spec, meta = open_checkpoint(checkpoint_path)
+    model, spec, meta = evaluation.open_checkpoint(checkpoint_path)
     for parameter in model.parameters():
         parameter.requires_grad_(True)  # Grad-CAM needs the graph; training may have frozen layers
     return LoadedModel(str(checkpoint_path), model, spec, meta)
@@ -178,10 +179,6 @@ def enlarged_png(pixels: np.ndarray, scale: int = cam.DISPLAY_SCALE) -> bytes:
 
 
 def _png(rgb: np.ndarray) -> bytes:
-    import io
-
-    from PIL import Image
-
     buffer = io.BytesIO()
     Image.fromarray(rgb, "RGB").save(buffer, format="PNG")
     return buffer.getvalue()

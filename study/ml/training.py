@@ -19,13 +19,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from db import open_database
+from db import runs as db_runs
+from models.checkpoint import save_checkpoint
 from models.predict import prepare_batch, to_tensor_nchw
 from models.registry import ModelError, ModelSpec, WeightsUnavailableError
 from models.zoo import create_model
-from study.ml.devices import device_description, pick_device
-from study.errors import DatasetError, DownloadError, StudyError
+from study.config import ensure_home, get_settings
 from study.data import filters
+from study.errors import DatasetError, DownloadError, StudyError
 from study.labels import FAKE, REAL, class_name
+from study.ml import evaluation  # by module, so that a test can stand in for evaluate_model everywhere
+from study.ml.devices import device_description, pick_device
 from study.ml.recipe import TrainConfig
 
 
@@ -267,28 +272,20 @@ class RunRecorder(TrainCallbacks):
         self._last_poll = time.monotonic()
 
     def on_start(self, info: dict) -> None:
-        from db.runs import set_device
-
-        set_device(self.engine, self.run_id, info["device"])
+        db_runs.set_device(self.engine, self.run_id, info["device"])
 
     def on_epoch(self, record: dict) -> None:
-        from db.runs import record_epoch
-
-        record_epoch(self.engine, self.run_id, record)
+        db_runs.record_epoch(self.engine, self.run_id, record)
 
     def should_stop(self) -> bool:
         now = time.monotonic()
         if now - self._last_poll < self.poll_seconds:
             return False
         self._last_poll = now
-        from db.runs import cancel_requested
-
-        return cancel_requested(self.engine, self.run_id)
+        return db_runs.cancel_requested(self.engine, self.run_id)
 
 
 def checkpoint_path_for(run_id: int, model: str):
-    from study.config import get_settings
-
     return get_settings().checkpoint_dir / f"{run_id}-{model}.pt"
 
 
@@ -296,11 +293,9 @@ def evaluate_on_originals(result: TrainResult, dataset) -> dict:
     """The paper's Table 4: a model trained on filtered images, tested on the
     ORIGINAL (unfiltered) test images. A model whose filter changed the number
     of channels (SRM: one) cannot take them: {"skipped": why}."""
-    from study.ml.evaluation import evaluate_model
-
     if result.spec.in_chans != 3:
         return {"skipped": f"the model takes {result.spec.in_chans} channel(s); the original images have 3"}
-    return evaluate_model(result.model, dataset, "test", spec=result.spec, image_filter=None)
+    return evaluation.evaluate_model(result.model, dataset, "test", spec=result.spec, image_filter=None)
 
 
 def run_training(config: TrainConfig, dataset, *, engine=None, callbacks: Sequence[TrainCallbacks] = (),
@@ -316,17 +311,11 @@ def run_training(config: TrainConfig, dataset, *, engine=None, callbacks: Sequen
 
     An exception marks the run "failed" with its text and is re-raised; a
     cancel request ends it as "cancelled" without a checkpoint."""
-    from db import open_database
-    from db.runs import create_run, finish_run
-    from models.checkpoint import save_checkpoint
-    from study.config import ensure_home
-    from study.ml.evaluation import evaluate_model
-
     config.validate()
     settings = ensure_home()
     engine = engine or open_database(settings.database_url)
     if run_id is None:  # the training page may have created the record already
-        run_id = create_run(engine, config.model, config.to_dict(), dataset_fingerprint=dataset.fingerprint,
+        run_id = db_runs.create_run(engine, config.model, config.to_dict(), dataset_fingerprint=dataset.fingerprint,
                             dataset_source=str(getattr(dataset, "source", "")))
     try:
         result = train(config, dataset, [RunRecorder(engine, run_id), *callbacks])
@@ -334,11 +323,11 @@ def run_training(config: TrainConfig, dataset, *, engine=None, callbacks: Sequen
                    "history": result.history, "seconds_per_epoch": result.seconds_per_epoch,
                    "num_params": result.spec.num_params(result.model), "checkpoint": None}
         if result.status == "cancelled":
-            finish_run(engine, run_id, "cancelled", metrics=result.summary())
+            db_runs.finish_run(engine, run_id, "cancelled", metrics=result.summary())
             return {**summary, "metrics": result.summary()}
         metrics = result.summary()
         if np.any(dataset.splits == "test"):
-            metrics["test"] = evaluate_model(result.model, dataset, "test", image_filter=config.filter)
+            metrics["test"] = evaluation.evaluate_model(result.model, dataset, "test", image_filter=config.filter)
             metrics["test_accuracy"] = metrics["test"]["accuracy"]
             if test_original:
                 try:
@@ -352,9 +341,9 @@ def run_training(config: TrainConfig, dataset, *, engine=None, callbacks: Sequen
             dataset_fingerprint=dataset.fingerprint,
             extra={"train_config": config.to_dict(), "run_id": run_id, "device": result.device},
         )
-        finish_run(engine, run_id, "finished", metrics=metrics, checkpoint_path=str(path))
+        db_runs.finish_run(engine, run_id, "finished", metrics=metrics, checkpoint_path=str(path))
         return {**summary, "metrics": metrics, "checkpoint": str(path)}
     except BaseException as err:
         text = f"{type(err).__name__}: {err}" if not isinstance(err, KeyboardInterrupt) else "interrupted"
-        finish_run(engine, run_id, "failed", error=text)
+        db_runs.finish_run(engine, run_id, "failed", error=text)
         raise
