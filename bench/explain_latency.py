@@ -67,8 +67,9 @@ def main() -> None:
         torch.manual_seed(0)
         model = create_model(name).eval()
         # Interleave nothing: baseline and CAM on the same warm model, back to back.
-        baseline = timed(lambda: predict_proba(model, image[None]), args.repeats, args.warmup)
-        with_cam = timed(lambda: explain(model, image, method=args.method), args.repeats, args.warmup)
+        # The model is bound as a default: the loop deletes the name once a model is measured.
+        baseline = timed(lambda model=model: predict_proba(model, image[None]), args.repeats, args.warmup)
+        with_cam = timed(lambda model=model: explain(model, image, method=args.method), args.repeats, args.warmup)
         row = {"predict": percentiles(baseline), "predict_and_cam": percentiles(with_cam),
                "input_size": list(model.spec.input_size)}
         row["cam_overhead_p50"] = round(row["predict_and_cam"]["p50_ms"] / max(row["predict"]["p50_ms"], 1e-6), 2)

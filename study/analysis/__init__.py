@@ -18,4 +18,7 @@ from study.analysis.results import (
     set_image_pixels,
 )
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [  # the names this facade re-exports on purpose
+    "SKIPPED", "Inclusion", "Results", "analyse", "default_set_id", "demographic_options", "load_answers",
+    "load_images", "load_participants", "mark_participants", "resolve_set_id", "set_image_pixels",
+]

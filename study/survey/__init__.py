@@ -53,4 +53,12 @@ from study.survey.sets import (
     summary,
 )
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [  # the names this facade re-exports on purpose
+    "Score", "ScoredAnswer", "score", "answers_csv", "data_dictionary", "AGE_BANDS", "AI_EXPOSURE",
+    "ALREADY_TOOK_PART", "INSTRUCTIONS_GUARD_MS", "NEW_IMAGE_GUARD_MS", "QUESTIONS_GUARD_MS",
+    "AlreadyTookPart", "AnswerOutcome", "ConsentChanged", "Step", "SurveyLinkError", "Visit",
+    "answer_questions", "begin", "consent", "consent_digest", "current_step", "parse_query", "render_png",
+    "submit_answer", "DEFAULT_CONSENT", "DEFAULT_SIZE", "SetSummary", "all_summaries", "close_set",
+    "consent_text", "create_set", "default_exclusions", "edit_consent", "ensure_open_set", "open_set",
+    "open_summary", "participant_order", "sample_balanced", "summary",
+]
