@@ -7,10 +7,11 @@ font the app serves itself), not emoji: lab machines and kiosks often lack an
 emoji font and would show empty boxes."""
 import streamlit as st
 
+from study.labels import ANSWER_NAMES, FAKE, REAL
 from ui.auth import current_secret, is_researcher
 from ui.resources import engine
 
-TITLE = "Real photo or AI-generated?"
+TITLE = f"{ANSWER_NAMES[REAL]} or {ANSWER_NAMES[FAKE]}?"
 ICON = ":material/image_search:"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from models.explain import METHODS
+from models.explain import DEFAULT_OPACITY, METHODS
 from study import analysis, survey
 from study.analysis import humans_vs_models as analysis_models
 from study.ml import live
@@ -165,7 +165,7 @@ picked = st.multiselect(
 left, middle, right = st.columns(3)
 method = left.selectbox("CAM method", list(METHODS), format_func=lambda m: METHODS[m][1])
 explain_choice = middle.selectbox("Explain", list(CLASS_CHOICES), disabled=method == "eigencam")
-opacity = right.slider("Map opacity", 0.0, 1.0, 0.5, 0.05)
+opacity = right.slider("Map opacity", 0.0, 1.0, DEFAULT_OPACITY, 0.05)
 target_class = CLASS_CHOICES[explain_choice]
 
 st.caption(image_note + ("" if true_label is None else f" · true label **{class_name(true_label)}**"))

@@ -21,7 +21,7 @@ from study.analysis.scores import SDT_CORRECTION
 from study.config import get_settings
 from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
-from study.labels import ANSWER_NAMES, CLASS_NAMES
+from study.labels import ANSWER_NAMES, CLASS_NAMES, THRESHOLD
 from study.ml.live import LiveLink
 from ui.auth import require_researcher
 from ui.formatting import MISSING, number, pct
@@ -281,15 +281,15 @@ if result.models:
     scatter = px.scatter(points, x="model P(AI)", y="share of humans saying AI", color="true label",
                          symbol="model", hover_data=["image_id", "n"], range_x=[-0.02, 1.02], range_y=[-0.02, 1.02],
                          title="Each survey image: humans against the model")
-    scatter.add_hline(y=0.5, line_dash="dot")
-    scatter.add_vline(x=0.5, line_dash="dot")
+    scatter.add_hline(y=0.5, line_dash="dot")  # half of the people said AI-generated
+    scatter.add_vline(x=THRESHOLD, line_dash="dot")  # from here on the model says AI-generated
     st.plotly_chart(scatter, key="human-model-scatter")
     columns = st.columns(min(len(result.models), 4))
     for i, model in enumerate(result.models):
         columns[i % len(columns)].metric(
             f"κ {model.key} vs human majority", number(model.kappa_vs_majority, 3), help=f"Cohen's kappa over the {model.n_compared} images with a "
             f"human majority; agreement {pct(model.agreement_with_majority)}")
-    st.caption(f"Cohen's kappa (scikit-learn) between each model's answer (P(AI) ≥ 0.5) and the human majority, "
+    st.caption(f"Cohen's kappa (scikit-learn) between each model's answer (P(AI) ≥ {THRESHOLD}) and the human majority, "
                f"over the {humans.majority_n} images with a majority ({humans.majority_ties} tied images left out). "
                f"The human majority itself is right on {pct(humans.majority_accuracy)} of them.")
 elif not choices:

@@ -18,7 +18,7 @@ from ui.resources import engine as study_engine
 engine = study_engine()
 # Browsers smooth enlarged images on high-DPI screens; keep the pixels square.
 st.html("<style>img { image-rendering: pixelated; }</style>")
-st.title("Real photo or AI-generated?")
+st.title(f"{answer_name(REAL)} or {answer_name(FAKE)}?")
 
 TOO_SOON = {
     "questions": "That click came less than a second after these questions appeared, so it was not counted "
@@ -144,7 +144,7 @@ You will see **{step.survey.size} pictures**, one at a time. For each, decide wh
 
 - The pictures are **tiny** (32 × 32 pixels) and are shown **enlarged**, so they look blocky.
   That is expected: judge the picture as it is.
-- Click **Real photo** or **AI-generated**. With the keyboard: press **Tab** to move to a
+- Click **{answer_name(REAL)}** or **{answer_name(FAKE)}**. With the keyboard: press **Tab** to move to a
   button and **Enter** to press it, or use the shortcuts **P** (real photo) and **A** (AI-generated).
 - You may say how sure you are (1 = guessing, 5 = certain); it is optional.
 - Go with your impression; an answer cannot be changed once given.
