@@ -1,6 +1,6 @@
 """The participant's survey: consent, optional questions, instructions, the
 images one by one, the score. Reads top to bottom as what the person sees; where
-they are comes from the database (study/survey_flow.py), keyed on ?p=TOKEN, and
+they are comes from the database (study/survey/flow.py), keyed on ?p=TOKEN, and
 the browser remembers its token (ui/participant_memory.py).
 Widget keys and everything on the page use the position shown, never an image
 id (CIFAKE's file names give the label away). Images go out as the PNG bytes the

@@ -15,7 +15,7 @@ Who counts (Inclusion; image filters are another thing, study.data.filters):
 Statistics: scipy (t-test, t interval, exact binomial, normal quantiles for d'),
 scikit-learn (confusion matrices, classification reports, Cohen's kappa) and
 pandas. d' and c use the log-linear correction of Hautus (1995); see
-study/analysis_scores.py.
+study/analysis/scores.py.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """CIFAKE as one uint8 array: decoded once with Pillow, cached per source
 fingerprint, with stable ids, labels, splits and a duplicate count per image.
 
-Sources and layout: study/data_sources.py. Cache and fingerprint: study/data_cache.py.
+Sources and layout: study/data/sources.py. Cache and fingerprint: study/data/cache.py.
 """
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 folder, Kaggle's zip, a tar(.gz), or a folder of such archives.
 
 Everything here yields raw file bytes with a canonical id; decoding happens in
-study/data.py. Ids are `split/LABEL/name` (lower-case split, upper-case label,
-`/` separators) so that one image has one id whichever container it came from.
+study/data/datasets.py. Ids are `split/LABEL/name` (lower-case split, upper-case
+label, `/` separators) so that one image has one id whichever container it came
+from.
 """
 from __future__ import annotations
 

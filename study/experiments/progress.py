@@ -24,7 +24,7 @@ class ExperimentCancelled(StudyError):
 
 
 class Tracker:
-    """The training loop's callbacks (study.training.TrainCallbacks, by duck
+    """The training loop's callbacks (study.ml.training.TrainCallbacks, by duck
     typing: importing it would load torch for every reader of progress.json)."""
 
     def __init__(self, out: Path | None, table: str, total: int, should_stop: Callable[[], bool] | None = None):

@@ -1,4 +1,4 @@
-"""The reproduction report: the sections of study/reproduce_view.py as
+"""The reproduction report: the sections of study/experiments/view.py as
 markdown tables, and their plotly charts as HTML (plotly.min.js written once
 in the same folder, so the charts open without internet)."""
 from __future__ import annotations

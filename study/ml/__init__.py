@@ -1,4 +1,6 @@
-"""The machine-learning wing: the training loop on preloaded uint8 tensors,
-evaluation, devices, live prediction with Grad-CAM, and the records of runs.
+"""The machine-learning wing: a training's recipe (recipe.py, TrainConfig; no
+torch, so the CLI and the plan read it cheaply), the training loop on preloaded
+uint8 tensors, evaluation, devices, live prediction with Grad-CAM, and the
+records of runs.
 May import study.data, models and db; never the survey or analysis wings,
 streamlit, pages or the CLI."""

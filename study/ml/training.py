@@ -1,7 +1,8 @@
 """The training loop, in the manner of airbench: the whole train split held as
 one uint8 tensor on the device, batches cut from it by index, converted and
 normalised there; no DataLoader, no per-image Python work. Every knob is in
-TrainConfig (study/ml/recipe.py). Progress goes to callbacks (CLI progress bar, database record).
+TrainConfig (study/ml/recipe.py). Progress goes to callbacks (CLI progress bar,
+database record).
 
 run_training() is the whole job the CLI and the training page start: record a
 run, train, evaluate on the test split (and, for a filter experiment, on the
