@@ -2,6 +2,8 @@
 secret, also when asked for directly."""
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,16 @@ def test_repeated_wrong_passwords_are_slowed_down(monkeypatch):
     assert waits == [0.0, 0.5, 1.0, 2.0]
     assert auth.check_password("secret", "secret", client="10.0.0.9")
     assert auth.failure_delay("10.0.0.9") == 0.0
+
+
+def test_a_process_pool_child_does_not_rerun_the_app(tmp_path):
+    # Streamlit installs the entry point as __main__; each child of a decoding pool
+    # started from a page re-runs that file as __mp_main__ (multiprocessing's spawn and
+    # forkserver). Before the guard, every child opened the database (a "database is
+    # locked" crash beside the parent's writes) and drew the navigation.
+    home = tmp_path / "home"
+    child = f"import runpy; runpy.run_path({APP!r}, run_name='__mp_main__')"
+    done = subprocess.run([sys.executable, "-c", child], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "STUDY_HOME": str(home)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not (home / "study.db").exists()
