@@ -2,6 +2,7 @@
 for the tests that need a dataset on disk rather than the demo pool."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,3 +20,16 @@ def make_kaggle_folder(root: Path, per_class: int = 4, suffix: str = ".jpg", see
                 pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
                 Image.fromarray(pixels).save(folder / f"{i}{suffix}", quality=95)
     return root
+
+
+def prepare_source(root: Path, splits=("train", "test")) -> str:
+    """A tiny Kaggle-layout folder (made, or cut down) with only these splits, prepared as the app's CIFAKE."""
+    from db import open_database
+    from study.config import ensure_home
+    from study.data.admin import prepare
+
+    if not root.exists():
+        make_kaggle_folder(root)
+    for split in {"train", "test"} - set(splits):
+        shutil.rmtree(root / split, ignore_errors=True)
+    return prepare(open_database(ensure_home().database_url), root).source

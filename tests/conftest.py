@@ -1,13 +1,31 @@
 """Every test gets its own STUDY_HOME (database, caches, secret) and none of the
-developer's own configuration."""
+developer's own configuration.
+
+Tests come in three tiers, one folder each, and each folder's tests carry its
+marker (run one tier with `pytest tests/unit` or `pytest -m unit`):
+- unit/: the code in this process, and the CLI; no server, browser or AppTest;
+- pages/: the pages through Streamlit's AppTest;
+- system/: real servers (websocket clients, killed processes), and real browsers
+  in system/browser/."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
+
 SHARED_CIFAKE = REPO.parent / "shared" / "data" / "cifake"
+
+
+TIERS = ("unit", "pages", "system")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        tier = Path(item.path).relative_to(Path(__file__).parent).parts[0]
+        if tier in TIERS:
+            item.add_marker(tier)
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +35,16 @@ def study_home(tmp_path, monkeypatch) -> Path:
     for name in ("DATABASE_URL", "CIFAKE_ROOT", "RESEARCHER_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture
+def fresh_failures(monkeypatch):
+    """The login's failure counts are process-wide: start and leave them empty for other tests."""
+    from study import auth
+
+    monkeypatch.setattr(auth, "_failures", {})
+    monkeypatch.setattr(auth, "_client_slots", {})
+    monkeypatch.setattr(auth, "_client_locks", {}, raising=False)
 
 
 @pytest.fixture

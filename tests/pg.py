@@ -19,7 +19,6 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -27,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+
+from helpers import free_port
 
 ENV_URL = "TEST_POSTGRES_URL"
 START_TIMEOUT_S = 60
@@ -45,12 +46,6 @@ def find_bindir() -> Path | None:
         return Path(candidates[-1]).parent
     on_path = shutil.which("initdb")
     return Path(on_path).parent if on_path else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _psycopg_url(url: str) -> str:
@@ -145,7 +140,7 @@ def start_cluster(*, durable: bool = False, max_connections: int = 300) -> PgClu
              "-E", "UTF8", "--locale=C", "--no-sync"],
             check=True, capture_output=True, text=True, timeout=120,
         )
-        port = _free_port()
+        port = free_port()
         options = [f"-p {port}", f"-k {folder}", "-c listen_addresses=127.0.0.1",
                    f"-c max_connections={max_connections}"]
         if not durable:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,8 +13,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-APP = REPO / "streamlit_app.py"
+from helpers import APP, REPO, free_port
+
 START_TIMEOUT_S = 90
 
 
@@ -27,6 +26,10 @@ class Server:
     log: Path
     env: dict
     proc: subprocess.Popen | None = None
+
+    @property
+    def database_url(self) -> str:
+        return self.env.get("DATABASE_URL") or f"sqlite:///{self.home / 'study.db'}"
 
     def output(self) -> str:
         return self.log.read_text()
@@ -68,15 +71,9 @@ class Server:
             self.proc.wait()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def make_server(folder: Path, password: str | None, database_url: str | None = None) -> Server:
     """A server (not yet started) with its own STUDY_HOME in folder."""
-    home, port = folder / "home", _free_port()
+    home, port = folder / "home", free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CIFAKE_ROOT", "RESEARCHER_PASSWORD")}
     env["STUDY_HOME"] = str(home)
     if password:

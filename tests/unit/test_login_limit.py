@@ -5,36 +5,21 @@
   people's wrong guesses never delay the researcher's right password;
 - a client cannot pick a fresh bucket by writing X-Forwarded-For itself;
 - a right password is answered at once, and within SLOT_WAIT_S even while its
-  own client floods wrong ones, which are still answered only after their delay.
+  own client floods wrong ones, which are still answered only after their delay;
+- many sessions of one client cannot guess in parallel.
 
-The real-server checks connect from 127.0.0.2 and 127.0.0.3 (Linux routes all of
-127/8 to the loopback device): Streamlit reports those peers' addresses, unlike
-127.0.0.1, so they stand for a proxy on another host and a client that reaches
-the app directly.
+The same through a real server behind a proxy: tests/system/test_login_limit_server.py;
+what the login page says: tests/pages/test_security.py.
 """
 from __future__ import annotations
 
 import sys
 import threading
 import time
-import urllib.request
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from study import auth
-from streamlit_wire import REPO, Server, Session, make_server
-
-PROXY, DIRECT = "127.0.0.2", "127.0.0.3"
-PASSWORD = "proxy-Secret-51c2"
-
-
-@pytest.fixture
-def fresh_failures(monkeypatch):
-    """Failure counts are process-wide: start and leave them empty for other tests."""
-    monkeypatch.setattr(auth, "_failures", {})
-    monkeypatch.setattr(auth, "_client_slots", {}, raising=False)
-    monkeypatch.setattr(auth, "_client_locks", {}, raising=False)
 
 
 # --- whose failures count ---------------------------------------------------------------
@@ -144,85 +129,32 @@ def test_a_flood_of_wrong_attempts_is_refused_unchecked_and_cannot_hold_the_righ
     assert wrong.count(False) == auth.MAX_IN_FLIGHT
 
 
-def test_the_login_page_says_when_there_are_too_many_attempts_at_once(monkeypatch, fresh_failures):
-    monkeypatch.setenv("RESEARCHER_PASSWORD", "correct horse")
-    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60).run()
-    at.switch_page("app_pages/login.py").run()
-    slots = auth._slots(auth.client_key(None))  # AppTest's client is the loopback peer
-    for _ in range(auth.MAX_IN_FLIGHT):
-        assert slots.acquire(timeout=1)  # two of this client's attempts are under way
-    try:
-        at.text_input[0].input("correct horse")
-        at.button[0].click().run()
-    finally:
-        for _ in range(auth.MAX_IN_FLIGHT):
-            slots.release()
-    assert not at.exception
-    assert [e.value for e in at.error] == [
-        "Too many login attempts at once from your address; wait a few seconds, then try again."]
-    at.text_input[0].input("correct horse")
-    at.button[0].click().run()
-    assert not at.error and any("logged in as a researcher" in s.value for s in at.success)
-
-
 # --- through a real server behind a proxy on another host ------------------------------
 
-class ProxiedSession(Session):
-    """A browser tab whose websocket comes from `peer` and carries X-Forwarded-For."""
 
-    def __init__(self, base_url: str, peer: str, forwarded_for: str | None):
-        from websockets.sync.client import connect
+def test_many_sessions_of_one_client_cannot_guess_in_parallel(monkeypatch, fresh_failures):
+    """Opening many sessions at once must not multiply the guesses per second:
+    at most MAX_IN_FLIGHT of one client's attempts are checked or waiting out
+    their delay at once."""
+    active, most = [0], [0]
+    count_lock = threading.Lock()
 
-        with urllib.request.urlopen(base_url + "/_stcore/health", timeout=5) as response:
-            self.cookie = response.headers["set-cookie"].split(";")[0]
-        self.xsrf = self.cookie.split("=", 1)[1]
-        headers = {"Cookie": self.cookie, "Origin": base_url}
-        if forwarded_for:
-            headers["X-Forwarded-For"] = forwarded_for
-        self._connection = connect(base_url.replace("http://", "ws://") + "/_stcore/stream",
-                                   subprotocols=["streamlit", self.xsrf], open_timeout=30,
-                                   additional_headers=headers, source_address=(peer, 0))
-        self.ws = self._connection.__enter__()
-        self.session_id = None
-        self.query_string = ""
+    real_sleep = time.sleep
 
+    def sleep(seconds):
+        with count_lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        real_sleep(0.02)  # long enough for twins to overlap if they could
+        with count_lock:
+            active[0] -= 1
 
-@pytest.fixture(scope="module")
-def proxied_server(tmp_path_factory):
-    server = make_server(tmp_path_factory.mktemp("proxied"), PASSWORD)
-    server.env["TRUSTED_PROXIES"] = PROXY
-    try:
-        server.start()
-    except RuntimeError as err:
-        pytest.fail(str(err))
-    yield server
-    server.stop()
-
-
-def _timed_login(server: Server, peer: str, forwarded_for: str | None, password: str) -> tuple[str, float]:
-    session = ProxiedSession(server.url, peer, forwarded_for)
-    try:
-        session.run("login")
-        started = time.monotonic()
-        shown = session.log_in(password)
-        return shown, time.monotonic() - started
-    finally:
-        session.close()
-
-
-def test_a_guessers_failures_do_not_slow_the_researcher_behind_the_same_proxy(proxied_server):
-    for _ in range(5):
-        shown, took = _timed_login(proxied_server, PROXY, "198.51.100.66", "guess")
-        assert "Wrong password." in shown
-    assert took >= 3.5  # the guesser's fifth wrong answer waited its 4 s
-    shown, took = _timed_login(proxied_server, PROXY, "198.51.100.20", PASSWORD)
-    assert "You are logged in as a researcher" in shown
-    assert took < 3  # the old design keyed both on the proxy and made this wait 8 s
-
-
-def test_a_client_cannot_escape_its_slow_down_by_writing_forwarded_for(proxied_server):
-    """Straight to the app, not through the proxy: each attempt claims another address."""
-    for i in range(4):
-        shown, took = _timed_login(proxied_server, DIRECT, f"192.0.2.{i + 1}", "guess")
-        assert "Wrong password." in shown
-    assert took >= 1.5  # the fourth wrong answer still waited its 2 s: all four counted as one client
+    monkeypatch.setattr(auth.time, "sleep", sleep)
+    threads = [threading.Thread(target=auth.check_password, args=("guess", "secret", "10.0.0.7")) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] <= auth.MAX_IN_FLIGHT == 2
+    assert auth.failure_delay("10.0.0.7") == 8.0  # six failures counted, none lost in the crowd
+    assert auth.failure_delay("10.0.0.8") == 0.0  # another client is not punished

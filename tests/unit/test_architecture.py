@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import grimp
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("app_pages", "ui", "study", "models", "db")
 
 

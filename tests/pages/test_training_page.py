@@ -2,40 +2,26 @@
 background, shows its progress, and a cancelled job ends as cancelled."""
 from __future__ import annotations
 
-import shutil
 import time
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from apptest_helpers import researcher_page as page_for_researcher
-from apptest_helpers import texts
-from cifake_folders import make_kaggle_folder
+from apptest_helpers import researcher_page, texts
+from cifake_folders import prepare_source
 from study import jobs
 
-PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "training.py"
 WAIT = 300
 pytestmark = pytest.mark.usefixtures("no_leftover_jobs")
 
 
-def researcher_page() -> AppTest:
-    return page_for_researcher("training.py")
-
-
-def test_the_page_is_for_researchers_only(study_home):
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
-    assert at.error and "researchers" in at.error[0].value
-
-
 def test_an_empty_page_says_how_to_start(study_home):
-    at = researcher_page().run()
+    at = researcher_page("training.py").run()
     assert not at.exception
     assert "No job is running or queued" in texts(at) and "No finished runs yet" in texts(at)
 
 
 def test_start_watch_cancel_and_read_runs(study_home):
-    at = researcher_page().run()
+    at = researcher_page("training.py").run()
     at.selectbox(key="train-model").set_value("lenet")
     at.selectbox(key="train-data").set_value("demo")
     at.selectbox(key="train-device").set_value("cpu")
@@ -67,11 +53,9 @@ def test_start_watch_cancel_and_read_runs(study_home):
     assert "No job is running or queued" in texts(at)
 
 
-
-
 def test_filters_page_shows_the_table2_grid_and_queues_an_experiment(study_home, monkeypatch):
     monkeypatch.setattr(jobs, "start_worker_process", lambda device: 0)  # queue only: no training here
-    at = page_for_researcher("filters.py").run()
+    at = researcher_page("filters.py").run()
     assert not at.exception
     assert "synthetic" in texts(at)  # the demo pool is marked as such
     labels = [m.value for m in at.markdown]
@@ -97,7 +81,7 @@ def test_filters_page_runs_all_four_filters_as_one_job_and_draws_its_report(stud
     monkeypatch.setattr(jobs, "start_worker_process", lambda device: 0)  # queue only
     assert main(["reproduce", "--table", "3", "--quick", "--data", "demo", "--epochs", "1", "--max-train", "200",
                  "--threads", "1", "--out", str(ensure_home().reports_dir / "t3")]) == 0
-    at = page_for_researcher("filters.py").run()
+    at = researcher_page("filters.py").run()
     at.checkbox(key="fx-all").check()
     at.selectbox(key="fx-device").set_value("cpu")
     at.button[0].click().run()
@@ -112,24 +96,11 @@ def test_filters_page_runs_all_four_filters_as_one_job_and_draws_its_report(stud
     assert table3["our test %"].between(0, 100).all()
 
 
-def prepare_source(root: Path, splits=("train", "test")) -> str:
-    """A tiny Kaggle-layout folder (made, or cut down) with only these splits, prepared as the app's CIFAKE."""
-    from db import open_database
-    from study.config import ensure_home
-    from study.data.admin import prepare
-
-    if not root.exists():
-        make_kaggle_folder(root)
-    for split in {"train", "test"} - set(splits):
-        shutil.rmtree(root / split, ignore_errors=True)
-    return prepare(open_database(ensure_home().database_url), root).source
-
-
 def test_a_source_without_a_train_split_is_not_offered_and_a_stale_form_is_refused(study_home, tmp_path,
                                                                                    monkeypatch):
     monkeypatch.setattr(jobs, "start_worker_process", lambda device: 0)  # queue only
     source = prepare_source(tmp_path / "cifake")
-    at = researcher_page().run()
+    at = researcher_page("training.py").run()
     data = at.selectbox(key="train-data")
     assert data.value == source  # a full CIFAKE is offered, and chosen by default
 
@@ -140,7 +111,7 @@ def test_a_source_without_a_train_split_is_not_offered_and_a_stale_form_is_refus
     assert "nothing was queued" in at.error[0].value
     assert jobs.list_jobs() == []
 
-    at = researcher_page().run()  # a fresh visit: not offered at all, and the page says why
+    at = researcher_page("training.py").run()  # a fresh visit: not offered at all, and the page says why
     assert at.selectbox(key="train-data").options == ["demo (synthetic, not CIFAKE)"]
     assert f"Not offered: the dataset {source} has only the test split" in texts(at)
 

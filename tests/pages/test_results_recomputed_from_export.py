@@ -12,17 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from streamlit.testing.v1 import AppTest
 
-from study.cli import main
-
-PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "results.py"
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from apptest_helpers import researcher_page
+from helpers import run_cli as run
 
 
 def recompute(csv: Path, set_size: int, include_simulated=False, completed_only=False, speeder_ms=None) -> dict:
@@ -93,9 +85,7 @@ def test_results_json_and_the_page_match_a_recomputation_from_the_exported_csv(c
     assert code == 0
     assert_json_matches(data, expected)
 
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["researcher"] = True
-    at.run()
+    at = researcher_page("results.py", timeout=60).run()
     at.toggle(key="include_simulated").set_value(True).run()
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}

@@ -4,15 +4,14 @@ import os
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from study import auth
+from helpers import APP as APP_FILE, REPO
 
-REPO = Path(__file__).resolve().parents[1]
-APP = str(REPO / "streamlit_app.py")
+APP = str(APP_FILE)
 TIMEOUT = 60
 
 
@@ -44,18 +43,6 @@ def test_landing_page_renders_without_errors():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert "Setup" not in _titles(at)
-
-
-def test_participant_cannot_reach_a_researcher_page(monkeypatch):
-    monkeypatch.setenv("RESEARCHER_PASSWORD", "correct horse")
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    _assert_setup_refused(at)
-
-
-def test_researcher_page_opened_directly_refuses_without_login():
-    at = AppTest.from_file(str(REPO / "app_pages/setup.py"), default_timeout=TIMEOUT).run()
-    assert "Setup" not in _titles(at)
-    assert any("for researchers" in e.value for e in at.error)
 
 
 def test_wrong_password_is_refused(monkeypatch):

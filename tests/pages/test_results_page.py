@@ -3,37 +3,22 @@ empty, with simulated participants, with a tiny trained model, with filters."""
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from apptest_helpers import researcher_page as page_for_researcher
-from apptest_helpers import texts
+from apptest_helpers import researcher_page, texts
 from db import open_database
 from study import survey
 from study.config import ensure_home
 from study.survey.simulate import simulate
-
-PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "results.py"
-
-
-def researcher_page() -> AppTest:
-    return page_for_researcher("results.py")
 
 
 def engine():
     return open_database(ensure_home().database_url)
 
 
-def test_the_page_is_for_researchers_only(study_home):
-    at = AppTest.from_file(PAGE, default_timeout=30).run()
-    assert at.error and "researchers" in at.error[0].value
-    assert not at.metric and not at.get("plotly_chart")
-
-
 def test_an_empty_database_explains_what_will_appear(study_home):
-    at = researcher_page().run()
+    at = researcher_page("results.py").run()
     assert not at.exception and not at.error
     assert "No survey set exists yet" in texts(at) and "survey simulate" in texts(at)
     assert not at.get("plotly_chart")
@@ -41,7 +26,7 @@ def test_an_empty_database_explains_what_will_appear(study_home):
 
 def test_a_set_without_answers_explains_what_will_appear(study_home):
     survey.ensure_open_set(engine())
-    at = researcher_page().run()
+    at = researcher_page("results.py").run()
     assert not at.exception
     assert "No answers to analyse yet" in texts(at)
     assert [m.value for m in at.metric] == ["0", "0", "0", "0"]
@@ -54,7 +39,7 @@ def with_simulated(study_home):
 
 
 def test_simulated_participants_are_marked_and_left_out_until_included(with_simulated):
-    at = researcher_page().run()
+    at = researcher_page("results.py").run()
     assert not at.exception
     assert "10 simulated participants" in texts(at) and "left out" in texts(at)
     assert {m.label: m.value for m in at.metric}["Excluded"] == "10"
@@ -79,7 +64,7 @@ def test_simulated_participants_are_marked_and_left_out_until_included(with_simu
 
 
 def test_filters_change_who_counts(with_simulated):
-    at = researcher_page().run()
+    at = researcher_page("results.py").run()
     at.toggle(key="include_simulated").set_value(True).run()
     at.number_input(key="speeder_ms").set_value(600_000).run()  # everyone is "faster" than 10 minutes
     assert not at.exception
@@ -100,7 +85,7 @@ def test_a_trained_model_is_compared_with_the_humans_on_the_same_images(with_sim
     run = run_training(TrainConfig(model="logreg", epochs=1, batch_size=50, lr=1e-3, device="cpu", max_train=200,
                                    num_threads=1), dataset_by_source("demo"), engine=engine())
     key = f"run {run['run_id']} logreg"
-    at = researcher_page().run()
+    at = researcher_page("results.py").run()
     at.toggle(key="include_simulated").set_value(True).run()
     assert not at.exception and not at.error
     assert at.multiselect(key="models").value == [key]  # the newest finished run is chosen by default

@@ -4,12 +4,7 @@ import json
 import pytest
 
 from study.cli import main
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from helpers import run_cli as run
 
 
 def test_create_status_close_and_export(capsys, tmp_path):

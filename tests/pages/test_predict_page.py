@@ -4,16 +4,13 @@ The page is run directly (streamlit_app.py adds it to the researcher navigation)
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+from apptest_helpers import researcher_page
 
-REPO = Path(__file__).resolve().parents[1]
-PAGE = str(REPO / "app_pages" / "predict.py")
 
 
 def png(pixels: np.ndarray) -> bytes:
@@ -22,29 +19,8 @@ def png(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def finished_run():
-    """A finished training run with an (untrained, tiny) LeNet checkpoint: the
-    page reads runs, not training, so weights need not be good."""
-    from db import open_database
-    from db.runs import create_run, finish_run
-    from models.checkpoint import save_checkpoint
-    from models.zoo import create_model
-    from study.config import ensure_home, get_settings
-
-    settings = ensure_home()
-    engine = open_database(settings.database_url)
-    run_id = create_run(engine, "lenet", {"model": "lenet"}, dataset_source="demo")
-    torch.manual_seed(0)
-    path = save_checkpoint(get_settings().checkpoint_dir / f"{run_id}-lenet.pt", create_model("lenet"),
-                           extra={"run_id": run_id, "train_config": {"filter": None}})
-    finish_run(engine, run_id, "finished", metrics={"test_accuracy": 0.5}, checkpoint_path=str(path))
-    return engine, run_id
-
-
 def page(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["researcher"] = True
+    at = researcher_page("predict.py", timeout=120)
     for key, value in (query or {}).items():
         at.query_params[key] = value
     return at.run()

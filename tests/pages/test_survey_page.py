@@ -1,6 +1,4 @@
-"""The participant page (app_pages/survey.py) through Streamlit's AppTest, and the
-researcher's Survey sets page."""
-from pathlib import Path
+"""The participant's survey page (app_pages/survey.py) through Streamlit's AppTest."""
 
 import pytest
 from sqlalchemy import func, select
@@ -11,8 +9,7 @@ from db import open_database
 from db.schema import Answer, Participant
 from study.survey import flow as survey_flow
 from study.config import get_settings
-
-PAGES = Path(__file__).resolve().parents[1] / "app_pages"
+from helpers import APP_PAGES as PAGES
 
 
 @pytest.fixture
@@ -86,17 +83,6 @@ def test_a_returning_prolific_participant_resumes_instead_of_starting_again(page
     again.run()
     assert again.query_params["p"] == token and n_rows(Participant) == 1
     assert [s.value for s in again.subheader] == ["Two optional questions"]
-
-
-def test_the_survey_sets_page_is_for_researchers_and_creates_sets(study_home):
-    at = AppTest.from_file(PAGES / "survey_admin.py", default_timeout=30).run()
-    assert at.error and not at.button
-    at.session_state["researcher"] = True
-    at.run()
-    next(b for b in at.button if b.label == "Create set").click()
-    at.run()
-    assert not at.error and [m.value for m in at.metric] == ["0", "0", "0", "0"]
-    assert "demo — synthetic images, not CIFAKE" in texts(at)
 
 
 def to_first_image(at):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,15 +11,10 @@ import pytest
 from PIL import Image
 
 from cifake_folders import make_kaggle_folder
-
-REPO = Path(__file__).resolve().parents[1]
-
+from helpers import run_study
 
 def study(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k not in ("CIFAKE_ROOT", "DATABASE_URL")}
-    environment.update(STUDY_HOME=str(tmp_path / "home"), **env)
-    return subprocess.run([sys.executable, "-m", "study", *args], cwd=REPO, env=environment,
-                          capture_output=True, text=True, timeout=120)
+    return run_study(*args, home=tmp_path / "home", **env)
 
 
 def one_line(stderr: str) -> str:

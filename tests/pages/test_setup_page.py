@@ -10,17 +10,10 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cifake_folders import make_kaggle_folder
-
-REPO = Path(__file__).resolve().parents[1]
-
+from apptest_helpers import researcher_app
 
 def logged_in_setup(monkeypatch) -> AppTest:
-    monkeypatch.setenv("RESEARCHER_PASSWORD", "pw")
-    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
-    at.session_state["researcher"] = True
-    at.run()
-    at.switch_page("app_pages/setup.py").run()
-    return at
+    return researcher_app("app_pages/setup.py", timeout=60)
 
 
 def test_prepare_from_a_folder_makes_it_the_apps_dataset(monkeypatch, tmp_path):

@@ -2,17 +2,9 @@
 import json
 import os
 import stat
-import subprocess
-import sys
-from pathlib import Path
+from helpers import run_study
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def study(*args, home):
-    env = {**os.environ, "STUDY_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "study", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
+study = run_study
 
 
 def test_help_lists_the_commands(study_home):

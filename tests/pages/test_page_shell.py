@@ -8,16 +8,16 @@ from __future__ import annotations
 import ast
 import math
 import re
-from pathlib import Path
 
 import pytest
 import streamlit
 from streamlit.testing.v1 import AppTest
 
 from ui import formatting
+from apptest_helpers import researcher_app
+from helpers import APP as APP_FILE, REPO
 
-REPO = Path(__file__).resolve().parents[1]
-APP = str(REPO / "streamlit_app.py")
+APP = str(APP_FILE)
 PAGES = sorted((REPO / "app_pages").glob("*.py"))
 DRAWING = [REPO / "streamlit_app.py", *PAGES, *sorted((REPO / "ui").glob("*.py"))]
 RESEARCHER_PAGES = ["setup", "survey_admin", "results", "predict", "training", "filters", "experiments"]
@@ -39,16 +39,6 @@ def layouts(monkeypatch) -> list[str | None]:
     return calls
 
 
-def _logged_in(monkeypatch) -> AppTest:
-    monkeypatch.setenv("RESEARCHER_PASSWORD", "correct horse")
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("app_pages/login.py").run()
-    at.text_input[0].input("correct horse")
-    at.button[0].click().run()
-    assert not at.exception
-    return at
-
-
 def test_a_participant_gets_the_centred_survey(layouts):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
@@ -56,9 +46,8 @@ def test_a_participant_gets_the_centred_survey(layouts):
 
 
 @pytest.mark.parametrize("name", ["results", "training"])
-def test_researcher_pages_are_wide_and_the_survey_stays_centred(layouts, monkeypatch, name):
-    at = _logged_in(monkeypatch)
-    at.switch_page(f"app_pages/{name}.py").run()
+def test_researcher_pages_are_wide_and_the_survey_stays_centred(layouts, name):
+    at = researcher_app(f"app_pages/{name}.py", timeout=60)
     assert not at.exception
     assert layouts[-1] == "wide"
     at.switch_page("app_pages/survey.py").run()  # a researcher trying the survey sees what participants see

@@ -14,14 +14,9 @@ from PIL import Image
 
 from cifake_folders import make_kaggle_folder
 from study.cli import main
+from helpers import run_cli as run
 
 QUICK = ["--epochs", "1", "--batch-size", "50", "--lr", "1e-3", "--device", "cpu", "--max-train", "300"]
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_error_line(err: str) -> str:

@@ -4,22 +4,11 @@ session goes along, where a markdown link or a LinkColumn opens a new tab at
 the participants' consent form. Followed, they show the run or image they name."""
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qs
 
 from streamlit.testing.v1 import AppTest
 
-from test_predict_page import finished_run  # noqa: F401  (a fixture: one finished run with a checkpoint)
-
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
-
-
-def researcher_app(page: str) -> AppTest:
-    """The whole app, logged in, on one of its researcher pages."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["researcher"] = True
-    at.run()  # the navigation registers the researcher pages on a run
-    return at.switch_page(page).run()
+from apptest_helpers import researcher_app
 
 
 def live_link(at: AppTest):

@@ -5,24 +5,16 @@ tables and charts beside the paper's statements."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from apptest_helpers import researcher_page as page_for_researcher
-from apptest_helpers import texts
+from apptest_helpers import researcher_page, texts
+from cifake_folders import prepare_source
 from study import jobs
-from test_training_page import prepare_source
 from study.cli import main
 
-PAGE = Path(__file__).resolve().parents[1] / "app_pages" / "experiments.py"
 WAIT = 300
 pytestmark = pytest.mark.usefixtures("no_leftover_jobs")
-
-
-def researcher_page() -> AppTest:
-    return page_for_researcher("experiments.py")
 
 
 def fill_form(at, **values) -> None:
@@ -35,14 +27,9 @@ def fill_form(at, **values) -> None:
     at.checkbox(key="ex-quick").check()
 
 
-def test_the_page_is_for_researchers_only(study_home):
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
-    assert at.error and "researchers" in at.error[0].value
-
-
 def test_the_form_queues_one_experiment_however_often_it_is_clicked(study_home, monkeypatch):
     monkeypatch.setattr(jobs, "start_worker_process", lambda device: 0)  # queue only
-    at = researcher_page().run()
+    at = researcher_page("experiments.py").run()
     assert not at.exception
     assert "No sweep or augmentation report yet" in texts(at)
     assert "A sweep trains 26 models" in texts(at)  # 18 grid + 4 L2 + 4 dropout (0 reuses the grid's best)
@@ -57,7 +44,7 @@ def test_the_form_queues_one_experiment_however_often_it_is_clicked(study_home, 
 
 
 def test_a_running_experiment_shows_progress_and_cancels(study_home):
-    at = researcher_page().run()
+    at = researcher_page("experiments.py").run()
     fill_form(at, epochs=200, max_train=1000)
     at.button[0].click().run()
     job_id = jobs.list_jobs()[0]["id"]
@@ -86,7 +73,7 @@ def test_reports_are_drawn_beside_the_paper(study_home):
     broken = ensure_home().reports_dir / "interrupted"
     broken.mkdir()
     (broken / "results.json").write_text("{not json")
-    at = researcher_page().run()
+    at = researcher_page("experiments.py").run()
     assert not at.exception
     shown = texts(at)
     assert "Synthetic demo pool, not CIFAKE" in shown
@@ -109,7 +96,7 @@ def test_a_source_without_a_train_split_is_not_offered_for_experiments(study_hom
                                                                         key):
     monkeypatch.setattr(jobs, "start_worker_process", lambda device: 0)  # queue only
     source = prepare_source(tmp_path / "cifake", splits=("test",))  # only CIFAKE's test pack
-    at = page_for_researcher(page).run()
+    at = researcher_page(page).run()
     assert not at.exception
     assert at.selectbox(key=key).options == ["demo (synthetic, not CIFAKE)"]
     assert f"Not offered: the dataset {source} has only the test split, no train split" in texts(at)
