@@ -60,6 +60,18 @@ def record_answer(token: str, position: int, answer: int) -> None:
         notice(ANSWERED_ELSEWHERE.format(k=position))
 
 
+def record_first_answer(token: str, position: int, answer: int) -> None:
+    """after_first conditions: the answer before the model's hint."""
+    try:
+        outcome = survey.submit_first_answer(engine, token, position, answer,
+                                             min_response_ms=survey_flow.NEW_IMAGE_GUARD_MS)
+    except StudyError as err:
+        notice(str(err))
+        return
+    if outcome.status == "too_soon":
+        notice(TOO_SOON["image"])
+
+
 def record_questions(token: str, skip: bool) -> None:
     age = None if skip else st.session_state.get("age")
     exposure = None if skip else st.session_state.get("exposure")
@@ -80,6 +92,13 @@ def record_consent(visit: survey.Visit, pending_token: str, consent_hash: str) -
         notice(str(err))
         return
     st.query_params["p"] = token  # this run goes on to the questions
+
+
+def show_completion_code(code: str | None) -> None:
+    if code:
+        st.markdown("Your completion code — enter it on Prolific (or give it to the researcher) "
+                    "to show that you finished the survey:")
+        st.code(code, language=None)
 
 
 def go_to(token: str) -> None:
@@ -156,23 +175,39 @@ You will see **{step.survey.size} pictures**, one at a time. For each, decide wh
 elif step.stage == "image":
     k, n = step.position, step.survey.size
     st.progress(step.answered / n, text=f"Image {k} of {n}")
-    st.image(step.image_png, width=survey_flow.DISPLAY_PX, output_format="PNG")
-    st.radio(
-        "How sure are you? (optional)", [1, 2, 3, 4, 5], index=None, horizontal=True, key=f"confidence-{k}",
-        captions=["guessing", "", "", "", "certain"],
-    )
+    if step.hint is not None and step.hint.cam_png is not None:
+        picture, evidence = st.columns(2)
+        picture.image(step.image_png, width=survey_flow.DISPLAY_PX, output_format="PNG", caption="The picture")
+        evidence.image(step.hint.cam_png, width=survey_flow.DISPLAY_PX, output_format="PNG",
+                       caption="Where the AI model looked: warm colours weighed most in its verdict")
+    else:
+        st.image(step.image_png, width=survey_flow.DISPLAY_PX, output_format="PNG")
+    if step.hint is not None:
+        st.info(step.hint.words, icon=":material/smart_toy:")
+    if step.phase == "final":
+        st.markdown(f"You first said *{answer_name(step.first_answer)}*. Now that you have seen the model's "
+                    "verdict, what is your **final answer**? (It may be the same.)")
+    if step.phase == "first":
+        on_answer, suffix = record_first_answer, "-first"
+    else:
+        on_answer, suffix = record_answer, ""
+        st.radio(
+            "How sure are you? (optional)", [1, 2, 3, 4, 5], index=None, horizontal=True, key=f"confidence-{k}",
+            captions=["guessing", "", "", "", "certain"],
+        )
     real, fake = st.columns(2)
-    real.button(answer_name(REAL), key=f"answer-real-{k}", type="primary", width="stretch", shortcut="P",
-                on_click=record_answer, args=(step.token, k, REAL))
-    fake.button(answer_name(FAKE), key=f"answer-ai-{k}", type="primary", width="stretch", shortcut="A",
-                on_click=record_answer, args=(step.token, k, FAKE))
+    real.button(answer_name(REAL), key=f"answer-real-{k}{suffix}", type="primary", width="stretch", shortcut="P",
+                on_click=on_answer, args=(step.token, k, REAL))
+    fake.button(answer_name(FAKE), key=f"answer-ai-{k}{suffix}", type="primary", width="stretch", shortcut="A",
+                on_click=on_answer, args=(step.token, k, FAKE))
+
+elif step.stage == "done" and step.condition is not None and step.condition.feedback == "none":
+    st.success("Thank you! All your answers are recorded.")
+    show_completion_code(step.completion_code)
 
 elif step.stage == "done":
     st.success(f"Thank you! You got **{step.score.correct} of {step.score.total}** right.")
-    if step.completion_code:
-        st.markdown("Your completion code — enter it on Prolific (or give it to the researcher) "
-                    "to show that you finished the survey:")
-        st.code(step.completion_code, language=None)
+    show_completion_code(step.completion_code)
     st.subheader("Your answers")
     for item in step.results:
         picture, words = st.columns([1, 4], vertical_alignment="center")

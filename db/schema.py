@@ -51,8 +51,10 @@ class PreparedDataset(Base):
 from sqlalchemy import (  # noqa: E402  (appended section keeps its own imports)
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
+    LargeBinary,
     SmallInteger,
     UniqueConstraint,
     text,
@@ -81,6 +83,10 @@ class SurveySet(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The training run whose verdicts the hinted conditions show, and the sha256 of
+    # its checkpoint file when the hints were computed (ModelHint holds them).
+    hint_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hint_checkpoint_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     __table_args__ = (
         CheckConstraint("design IN ('fixed', 'pool')", name="design"),
         CheckConstraint("status IN ('draft', 'open', 'closed')", name="status"),
@@ -112,6 +118,44 @@ class SurveyImage(Base):
     )
 
 
+class SurveyCondition(Base):
+    """One condition of a set (study/survey/conditions.py): what its participants see."""
+
+    __tablename__ = "survey_condition"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("survey_set.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(40))
+    hint: Mapped[str] = mapped_column(String(12), default="none")
+    hint_timing: Mapped[str] = mapped_column(String(12), default="before")
+    feedback: Mapped[str] = mapped_column(String(8), default="end")
+    display_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    __table_args__ = (
+        UniqueConstraint("set_id", "name", name="uq_survey_condition_set_name"),
+        UniqueConstraint("set_id", "position", name="uq_survey_condition_set_position"),
+        CheckConstraint("hint IN ('none', 'model', 'model_cam')", name="hint"),
+        CheckConstraint("hint_timing IN ('before', 'after_first')", name="hint_timing"),
+        CheckConstraint("feedback IN ('none', 'each', 'end')", name="feedback"),
+    )
+
+
+class ModelHint(Base):
+    """The model's verdict on one image of a set, computed once when the set was made
+    and shown alike to everyone of a hinted condition. Carries no id or label."""
+
+    __tablename__ = "model_hint"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("survey_set.id"))
+    image_id: Mapped[str] = mapped_column(String(300))
+    p_ai: Mapped[float] = mapped_column(Float)
+    verdict: Mapped[int] = mapped_column(SmallInteger)
+    cam_png: Mapped[bytes] = mapped_column(LargeBinary)  # the Grad-CAM overlay, at the survey's display size
+    __table_args__ = (
+        UniqueConstraint("set_id", "image_id", name="uq_model_hint_set_image"),
+        CheckConstraint("verdict IN (0, 1)", name="verdict"),
+    )
+
+
 class Participant(Base):
     """A person taking one set. token is the bearer secret in the URL (?p=...)."""
 
@@ -134,6 +178,10 @@ class Participant(Base):
     completion_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     image_order: Mapped[list] = mapped_column(JSON)
     is_simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The condition given at consent, and why (the counts it saw, the tie, the draw).
+    condition_id: Mapped[int | None] = mapped_column(ForeignKey("survey_condition.id"), nullable=True)
+    assignment: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    is_preview: Mapped[bool] = mapped_column(Boolean, default=False)  # a researcher trying a condition
     __table_args__ = (
         # NULLs are distinct on SQLite and PostgreSQL: only real Prolific ids are unique.
         UniqueConstraint("set_id", "prolific_pid", name="uq_participant_set_prolific"),
@@ -169,11 +217,33 @@ class Answer(Base):
     paused_ms: Mapped[int] = mapped_column(Integer, default=0)
     shown_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The hint shown before this (final) answer, if any, and the answer given before
+    # the hint in after_first conditions (FirstAnswer holds its own time).
+    hint_p_ai: Mapped[float | None] = mapped_column(Float, nullable=True)
+    hint_verdict: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    initial_answer: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     __table_args__ = (
         UniqueConstraint("participant_id", "image_id", name="uq_answer_participant_image"),
         UniqueConstraint("participant_id", "position", name="uq_answer_participant_position"),
         CheckConstraint("answer IN (0, 1)", name="answer"),
         CheckConstraint("confidence IS NULL OR confidence BETWEEN 1 AND 5", name="confidence"),
+    )
+
+
+class FirstAnswer(Base):
+    """after_first conditions: the answer given before the hint was shown, committed
+    the moment it was given (the final answer goes to Answer)."""
+
+    __tablename__ = "first_answer"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    answer: Mapped[int] = mapped_column(SmallInteger)
+    response_ms: Mapped[int] = mapped_column(Integer)
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("participant_id", "position", name="uq_first_answer_participant_position"),
+        CheckConstraint("answer IN (0, 1)", name="answer"),
     )
 
 

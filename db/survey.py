@@ -18,6 +18,7 @@ from db.engine import writer
 from db.schema import (
     Answer,
     ConsentText,
+    FirstAnswer,
     IgnoredClick,
     Participant,
     SetClosure,
@@ -334,6 +335,7 @@ def delete_simulated(conn: Connection) -> tuple[int, int]:
     n_answers = conn.execute(answers.delete().where(answers.c.participant_id.in_(simulated))).rowcount
     conn.execute(shown.delete().where(shown.c.participant_id.in_(simulated)))
     conn.execute(ignored_clicks.delete().where(ignored_clicks.c.participant_id.in_(simulated)))
+    conn.execute(FirstAnswer.__table__.delete().where(FirstAnswer.__table__.c.participant_id.in_(simulated)))
     n_people = conn.execute(participants.delete().where(participants.c.is_simulated.is_(True))).rowcount
     return int(n_people), int(n_answers)
 

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,3 +54,22 @@ def open_set_with_consent(database_url: str, consent: str) -> None:
     engine = open_database(database_url)
     info = survey.create_set(engine, active.dataset_by_source("demo"), size=15, seed=5)
     survey.edit_consent(engine, info.id, consent)
+
+
+def at_once(n, fn):
+    """Run fn(i) in n threads released together; returns each result or the exception it raised."""
+    barrier, results = threading.Barrier(n), [None] * n
+
+    def run(i):
+        barrier.wait()
+        try:
+            results[i] = fn(i)
+        except Exception as err:
+            results[i] = err
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

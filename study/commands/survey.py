@@ -27,6 +27,17 @@ def register(subparsers) -> None:
     create.add_argument("--exclude-sets", type=_set_ids, metavar="IDS",
                         help="comma-separated ids of sets whose participants may not take this one, or 'none' "
                              "(default: every earlier set drawn from the same dataset)")
+    create.add_argument("--conditions", default="control", metavar="NAMES",
+                        help="comma-separated conditions, each a group of participants: control (the image "
+                             "only), model (the model's verdict and P(AI-generated)), model_cam (the same and its "
+                             "Grad-CAM map); participants are balanced across them (default control)")
+    create.add_argument("--hint-run", type=int, metavar="RUN_ID",
+                        help="the finished training run whose verdicts model and model_cam show")
+    create.add_argument("--hint-timing", choices=("before", "after_first"), default="before",
+                        help="hint with the image (before), or after a first answer, then a final one "
+                             "(after_first; both answers are kept)")
+    create.add_argument("--feedback", choices=("none", "end"), default="end",
+                        help="right/wrong for every image at the end (end, default) or not at all (none)")
     create.add_argument("--json", action="store_true", help="print one JSON object")
     create.set_defaults(handler=create_command)
 
@@ -75,22 +86,27 @@ def _line(info) -> str:
     design = f"pool of {info.pool_size}" if info.design == "pool" else "same images for everyone"
     demo = "  [demo — synthetic images, not CIFAKE]" if info.is_demo else ""
     excluded = ", ".join(map(str, info.exclude_sets)) or "none"
+    conditions = "; ".join(f"{c['name']}: {c['shows']} ({c['counted']} counted)" for c in info.conditions)
+    hint = f" (hints from run {info.hint_run_id})" if info.hint_run_id is not None else ""
     return (
         f"set {info.id} ({info.status}): {info.name}; {info.size} images, {design}, split {info.split}, "
         f"seed {info.seed}; participants {info.consented} consented, {info.started} started "
         f"(saw the first image), {info.completed} completed; {info.answers} answers; "
-        f"excludes people of sets: {excluded}{demo}"
+        f"excludes people of sets: {excluded}{demo}\n  conditions{hint}: {conditions}"
     )
 
 
 def create_command(args) -> int:
     from study.data.active import active_dataset
+    from study.survey.conditions import parse_conditions
     from study.survey.sets import create_set
 
+    conditions = parse_conditions(args.conditions, hint_timing=args.hint_timing, feedback=args.feedback)
     engine = study_engine()
     info = create_set(
         engine, active_dataset(engine), size=args.size, seed=args.seed, split=args.split, pool=args.pool,
         open_now=args.open, close_current=args.close_current, name=args.name, exclude_sets=args.exclude_sets,
+        conditions=conditions, hint_run_id=args.hint_run,
     )
     emit(info.as_dict(), args.json, [f"created {_line(info)}"])
     return 0

@@ -1,10 +1,15 @@
 """The survey wing: survey sets (balanced, duplicate-free, seeded), the participant
 flow from consent to score, scoring, simulated participants and the answers
-export. May import study.data, db and study's base modules; never analysis, ml,
-streamlit, pages or the CLI. This package's names are the survey in one import:
+export, and the study's conditions (what each group sees: the model's hints).
+May import study.ml (hints only, lazily: the survey page stays free of torch),
+study.data, db and study's base modules; never analysis, streamlit, pages or the
+CLI. This package's names are the survey in one import:
 
-sets.py      the researcher's side: draw, open, close, consent text
-flow.py      consent -> questions -> instructions -> images -> results
+sets.py        the researcher's side: draw, open, close, consent text, conditions
+conditions.py  what a condition shows (hint, its timing, feedback, display time)
+hints.py       the model's verdicts, computed once per set and frozen
+assignment.py  balanced assignment of participants to conditions
+flow.py        consent -> questions -> instructions -> images -> results
 timing.py    response-time arithmetic (closed spans left out)
 scoring.py   a participant's score
 simulate.py  simulated participants, to try the Results page
@@ -33,8 +38,11 @@ from study.survey.flow import (
     current_step,
     parse_query,
     render_png,
+    start_preview,
     submit_answer,
+    submit_first_answer,
 )
+from study.survey.conditions import Condition, parse_conditions
 from study.survey.sets import (
     DEFAULT_CONSENT,
     DEFAULT_SIZE,
@@ -50,6 +58,7 @@ from study.survey.sets import (
     open_summary,
     participant_order,
     sample_balanced,
+    set_conditions,
     summary,
 )
 
@@ -60,5 +69,6 @@ __all__ = [  # the names this facade re-exports on purpose
     "answer_questions", "begin", "consent", "consent_digest", "current_step", "parse_query", "render_png",
     "submit_answer", "DEFAULT_CONSENT", "DEFAULT_SIZE", "SetSummary", "all_summaries", "close_set",
     "consent_text", "create_set", "default_exclusions", "edit_consent", "ensure_open_set", "open_set",
-    "open_summary", "participant_order", "sample_balanced", "summary",
+    "open_summary", "participant_order", "sample_balanced", "summary", "Condition", "parse_conditions",
+    "set_conditions", "start_preview", "submit_first_answer",
 ]

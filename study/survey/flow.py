@@ -34,15 +34,17 @@ import numpy as np
 from PIL import Image
 from sqlalchemy import Engine
 
+import db.conditions as qc
 import db.survey as q
 from db.schema import utcnow
-from study.survey import scoring
+from study.survey import assignment, scoring
+from study.survey.conditions import Condition, from_row
+from study.survey.hints import Hint
 from study.errors import StudyError
 from study.labels import FAKE, REAL, answer_name
-from study.survey.sets import ensure_open_set, participant_order, set_pixels
+from study.survey.sets import DISPLAY_PX, ensure_open_set, participant_order, set_conditions, set_pixels
 from study.survey.timing import closed_overlap_ms
 
-DISPLAY_PX = 288  # 9x of 32: whole pixels, no blur
 SCORE_THUMB_PX = 96  # 3x of 32: each answered image beside the participant's score
 # Guards: an action this soon after its page appeared was aimed at the page before.
 # Operating systems' double-click interval is 500 ms by default (Windows allows up
@@ -132,6 +134,13 @@ class Step:
     score: scoring.Score | None = None
     results: tuple[ResultItem, ...] = ()
     completion_code: str | None = None
+    condition: Condition | None = None  # what this participant's condition shows
+    # The image stage of a hinted condition: "answer" (one answer; with the hint when
+    # timing is before), "first" (after_first: the answer before the hint) or "final"
+    # (after_first: the hint is shown, the final answer is asked).
+    phase: str = "answer"
+    hint: Hint | None = None
+    first_answer: int | None = None
 
 
 @dataclass(frozen=True)
@@ -205,10 +214,31 @@ def current_step(engine: Engine, visit: Visit, remembered: Sequence[str | None] 
     with q.write_transaction(engine) as conn:
         q.record_shown(conn, participant.id, position)
     image_id = participant.image_order[position - 1]
+    condition = _condition_of(engine, participant)
+    phase, hint, first = "answer", None, None
+    if condition.asks_twice:
+        first_row = qc.first_answer_at(engine, participant.id, position)
+        phase = "first" if first_row is None else "final"
+        first = None if first_row is None else int(first_row.answer)
+    if condition.shows_hint and phase != "first":
+        hint = _hint(engine, survey.id, image_id, with_cam=condition.hint == "model_cam")
     return Step(
         "image", survey=info, token=participant.token, position=position, answered=answered,
-        image_png=_png(engine, survey, image_id, DISPLAY_PX),
+        image_png=_png(engine, survey, image_id, DISPLAY_PX), condition=condition, phase=phase, hint=hint,
+        first_answer=first,
     )
+
+
+def _condition_of(engine_or_conn, participant) -> Condition:
+    row = qc.condition_by_id(engine_or_conn, participant.condition_id) if participant.condition_id else None
+    return from_row(row) if row is not None else Condition("control")
+
+
+def _hint(engine_or_conn, set_id: int, image_id: str, *, with_cam: bool) -> Hint:
+    row = qc.hint_for(engine_or_conn, set_id, image_id)
+    if row is None:
+        raise StudyError("this survey's hints are missing; please tell the researchers")
+    return Hint(int(row.verdict), float(row.p_ai), bytes(row.cam_png) if with_cam else None)
 
 
 def _arrival(engine: Engine, visit: Visit, remembered: list[str]) -> Step:
@@ -308,6 +338,43 @@ def consent(
             return known.token
         q.record_consent_text(conn, digest, text)
         pool = q.set_images(conn, survey.id)
+        labels = np.array([row.label for row in pool])
+        order = participant_order(survey.seed, participant_id, labels, survey.size, survey.design)
+        condition_id, reason = _assign(conn, survey, participant_id, simulated)
+        q.update_participant(conn, participant_id, image_order=[pool[i].image_id for i in order],
+                             condition_id=condition_id, assignment=reason)
+    return token
+
+
+def _assign(conn, survey, participant_id: int, simulated: bool) -> tuple[int, dict]:
+    """The condition for a new participant (study/survey/assignment.py), inside the
+    consent's transaction, which holds the set's write lock."""
+    conditions = set_conditions(conn, survey.id)
+    qc.lock_assignment(conn, survey.id)
+    counted = qc.counted_per_condition(conn, survey.id, simulated=simulated)
+    counts = {condition.name: counted.get(cid, 0) for cid, condition in conditions}
+    chosen, reason = assignment.choose(counts, survey.seed, participant_id)
+    return next(cid for cid, condition in conditions if condition.name == chosen), reason
+
+
+def start_preview(engine: Engine, set_id: int, condition_name: str) -> str:
+    """A test participant in one condition of a set, for a researcher to try it: marked
+    as a preview, never counted in the balancing or the results. Returns its token."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    with q.write_transaction(engine) as conn:
+        survey = q.get_set(conn, set_id)
+        if survey is None:
+            raise StudyError(f"no survey set with id {set_id}")
+        matching = [cid for cid, c in set_conditions(conn, set_id) if c.name == condition_name]
+        if not matching:
+            names = ", ".join(c.name for _, c in set_conditions(conn, set_id))
+            raise StudyError(f"set {set_id} has no condition {condition_name!r}; it has: {names}")
+        digest = consent_digest(survey.consent_text)
+        participant_id = q.insert_participant(conn, dict(
+            token=token, set_id=set_id, image_order=[], is_simulated=False, is_preview=True,
+            consent_hash=digest, condition_id=matching[0], assignment=assignment.preview_reason(condition_name)))
+        q.record_consent_text(conn, digest, survey.consent_text)
+        pool = q.set_images(conn, set_id)
         labels = np.array([row.label for row in pool])
         order = participant_order(survey.seed, participant_id, labels, survey.size, survey.design)
         q.update_participant(conn, participant_id, image_order=[pool[i].image_id for i in order])
@@ -410,15 +477,26 @@ def submit_answer(
         now = utcnow()
         paused_ms = closed_overlap_ms(q.closures_of(conn, survey.id), shown_at, now)
         response_ms = max(int(round((now - shown_at).total_seconds() * 1000)) - paused_ms, 0)
-        if response_ms < min_response_ms:
-            q.insert_ignored_click(conn, dict(ignored, reason="too_soon", ms_after_shown=response_ms))
+        condition = _condition_of(conn, participant)
+        first = qc.first_answer_at(conn, participant.id, position) if condition.asks_twice else None
+        if condition.asks_twice and first is None:
+            raise StudyError(f"image {position} needs a first answer before the model's hint is shown")
+        # The final question appears the moment the first answer is stored: the guard
+        # runs from then, so the second half of a double click cannot answer it.
+        since_shown = response_ms if first is None else \
+            int(round((now - q.as_utc(first.answered_at)).total_seconds() * 1000))
+        if since_shown < min_response_ms:
+            q.insert_ignored_click(conn, dict(ignored, reason="too_soon", ms_after_shown=since_shown))
             return AnswerOutcome("too_soon", position, None, False)
         image_id = participant.image_order[position - 1]
         label = q.labels_of(conn, survey.id, [image_id])[image_id]
+        hint = _hint(conn, survey.id, image_id, with_cam=False) if condition.shows_hint else None
         inserted = q.insert_answer(conn, dict(
             participant_id=participant.id, image_id=image_id, position=position, answer=answer,
             correct=scoring.is_correct(answer, label), confidence=confidence, response_ms=response_ms,
             paused_ms=paused_ms, shown_at=shown_at, answered_at=now,
+            hint_p_ai=hint.p_ai if hint else None, hint_verdict=hint.verdict if hint else None,
+            initial_answer=int(first.answer) if first is not None else None,
         ))
         if not inserted:  # a twin request won the race (PostgreSQL): report its answer
             stored = q.answer_at(conn, participant.id, position)
@@ -427,6 +505,46 @@ def submit_answer(
         if completed:  # the code exists only once the last answer is committed with it
             q.update_participant(conn, participant.id, completed_at=now, completion_code=_completion_code())
     return AnswerOutcome("stored", position, answer, completed)
+
+
+def submit_first_answer(
+    engine: Engine, token: str, position: int, answer: int, *, min_response_ms: int = 0,
+) -> AnswerOutcome:
+    """after_first conditions: the answer given before the hint, committed the moment it
+    is given (its own transaction). Idempotent like submit_answer: a second one for the
+    same image changes nothing and returns the first."""
+    if answer not in (REAL, FAKE):
+        raise StudyError(f"an answer must be {REAL} or {FAKE}, got {answer!r}")
+    with q.write_transaction(engine) as conn:
+        participant = _participant(conn, Visit(token=token))
+        ignored = dict(participant_id=participant.id, step="image_first", position=position, answer=answer)
+        if not _condition_of(conn, participant).asks_twice:
+            raise StudyError("this survey asks for one answer per image")
+        stored = qc.first_answer_at(conn, participant.id, position)
+        if stored is not None:
+            q.insert_ignored_click(conn, dict(ignored, reason="already_answered"))
+            return AnswerOutcome("duplicate", position, int(stored.answer), False)
+        survey = q.get_set(conn, participant.set_id)
+        if survey.status != "open":
+            q.insert_ignored_click(conn, dict(ignored, reason="set_closed"))
+            return AnswerOutcome("closed", position, None, False)
+        answered = q.count_answers(conn, participant.id)
+        if position != answered + 1:
+            raise StudyError(f"image {position} cannot be answered now; the next image is {answered + 1}")
+        shown_at = q.shown_at(conn, participant.id, position)
+        if shown_at is None:
+            raise StudyError(f"image {position} has not been shown yet")
+        now = utcnow()
+        paused_ms = closed_overlap_ms(q.closures_of(conn, survey.id), shown_at, now)
+        response_ms = max(int(round((now - shown_at).total_seconds() * 1000)) - paused_ms, 0)
+        if response_ms < min_response_ms:
+            q.insert_ignored_click(conn, dict(ignored, reason="too_soon", ms_after_shown=response_ms))
+            return AnswerOutcome("too_soon", position, None, False)
+        if not qc.insert_first_answer(conn, dict(participant_id=participant.id, position=position, answer=answer,
+                                                 response_ms=response_ms)):
+            stored = qc.first_answer_at(conn, participant.id, position)  # a twin request won the race
+            return AnswerOutcome("duplicate", position, int(stored.answer), False)
+    return AnswerOutcome("stored", position, answer, False)
 
 
 def _completion_code() -> str:
@@ -448,7 +566,7 @@ def _done(engine: Engine, participant, survey, info: SurveyInfo) -> Step:
     return Step(
         "done", survey=info, token=participant.token, answered=len(rows),
         score=scoring.score(items, total=survey.size), results=results,
-        completion_code=participant.completion_code,
+        completion_code=participant.completion_code, condition=_condition_of(engine, participant),
     )
 
 

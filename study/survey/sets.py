@@ -11,12 +11,16 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+import db.conditions as qc
 import db.survey as q
 from study.data import active
 from study.errors import DatasetError, StudyError
 from study.labels import FAKE, REAL, class_name
+from study.survey import hints as model_hints
+from study.survey.conditions import Condition, from_row, needs_hints
 
 DEFAULT_SIZE = 15  # the source study's survey length
+DISPLAY_PX = 288  # 9x of 32: whole pixels, no blur (the image step, and the hints' Grad-CAM overlays)
 DEFAULT_SPLIT = "test"
 DEMO_SEED = 0
 MAX_SIZE = 200
@@ -55,9 +59,11 @@ class SetSummary:
     started: int  # saw at least the first image
     completed: int
     answers: int
+    conditions: tuple[dict, ...] = ()  # name, hint, hint_timing, feedback, display_ms, shows, counted, previews
+    hint_run_id: int | None = None
 
     def as_dict(self) -> dict:
-        return {**self.__dict__, "exclude_sets": list(self.exclude_sets)}
+        return {**self.__dict__, "exclude_sets": list(self.exclude_sets), "conditions": list(self.conditions)}
 
 
 # --- sampling (pure) ------------------------------------------------------------
@@ -148,16 +154,32 @@ def create_set(
     name: str | None = None,
     consent_text: str = DEFAULT_CONSENT,
     exclude_sets: list[int] | None = None,
+    conditions: list[Condition] | None = None,
+    hint_run_id: int | None = None,
 ) -> SetSummary:
     """Draw and store a new set from `dataset` (usually active_dataset(engine)).
     exclude_sets: people who took part in these sets cannot take this one; None
-    means every earlier set drawn from the same dataset (the same image pool)."""
+    means every earlier set drawn from the same dataset (the same image pool).
+    conditions: what each group sees (default: one 'control'); hinted ones need
+    hint_run_id, whose verdicts on every image of the set are computed now and frozen."""
     _check_sizes(size, pool)
+    conditions = conditions or [Condition("control")]
+    if needs_hints(conditions) and hint_run_id is None:
+        hinted = ", ".join(c.name for c in conditions if c.shows_hint)
+        raise StudyError(f"the condition(s) {hinted} show a model's verdict: say which finished training run "
+                         "gives it with --hint-run RUN_ID")
+    if hint_run_id is not None and not needs_hints(conditions):
+        raise StudyError("--hint-run is only used by the model and model_cam conditions; add one to --conditions")
+    run = model_hints.hint_run(engine, hint_run_id) if hint_run_id is not None else None
     if not 0 <= seed < 2**31:
         raise StudyError(f"--seed must be between 0 and {2**31 - 1}, got {seed}")
     excluded = default_exclusions(engine, dataset.fingerprint) if exclude_sets is None else \
         _known_sets(engine, exclude_sets)
     image_rows = draw_set_images(dataset, split, pool or size, seed)
+    hint_rows = []
+    if run is not None:
+        pixels = {image_id: np.asarray(dataset.images[dataset.index_of(image_id)]) for image_id, _ in image_rows}
+        hint_rows = model_hints.compute_hints(run, pixels, DISPLAY_PX)
     design = "pool" if pool else "fixed"
     kind = "demo" if dataset.is_demo else "CIFAKE"
     values = dict(
@@ -173,14 +195,30 @@ def create_set(
         status="draft",
         is_demo=bool(dataset.is_demo),
         exclude_sets=excluded,
+        hint_run_id=run.run_id if run else None,
+        hint_checkpoint_sha256=run.sha256 if run else None,
     )
     with q.write_transaction(engine) as conn:
         if open_now:
             _close_current(conn, close_current)
-        set_id = q.insert_set(conn, values, image_rows)
+        set_id = _insert_set(conn, values, image_rows, conditions, hint_rows)
         if open_now:
             q.set_status(conn, set_id, "open")  # stamps opened_at
     return summary(engine, set_id)
+
+
+def _insert_set(conn, values: dict, image_rows, conditions: list[Condition], hint_rows: list[dict]) -> int:
+    """The set, its images, its conditions and its frozen hints, in the caller's transaction."""
+    set_id = q.insert_set(conn, values, image_rows)
+    qc.insert_conditions(conn, set_id, [c.as_dict() for c in conditions])
+    if hint_rows:
+        qc.insert_hints(conn, set_id, hint_rows)
+    return set_id
+
+
+def set_conditions(engine_or_conn, set_id: int) -> list[tuple[int, Condition]]:
+    """(condition id, Condition) of a set, in its order."""
+    return [(row.id, from_row(row)) for row in qc.conditions_of(engine_or_conn, set_id)]
 
 
 def default_exclusions(engine: Engine, fingerprint: str) -> list[int]:
@@ -256,7 +294,8 @@ def ensure_open_set(engine: Engine):
                     design="fixed", pool_size=None, consent_text=DEFAULT_CONSENT, status="draft", is_demo=True,
                     exclude_sets=[],
                 )
-                set_id = q.insert_set(conn, values, draw_set_images(dataset, DEFAULT_SPLIT, DEFAULT_SIZE, DEMO_SEED))
+                set_id = _insert_set(conn, values, draw_set_images(dataset, DEFAULT_SPLIT, DEFAULT_SIZE, DEMO_SEED),
+                                     [Condition("control")], [])
                 q.set_status(conn, set_id, "open")
     except IntegrityError:  # PostgreSQL: the one-open-set index stopped a concurrent twin
         pass
@@ -266,10 +305,17 @@ def ensure_open_set(engine: Engine):
 def summary(engine: Engine, set_id: int) -> SetSummary:
     row = _require_set(engine, set_id)
     counts = q.set_counts(engine, set_id)
+    counted = qc.counted_per_condition(engine, set_id, simulated=False)
+    previews = {r.condition_id: r.n for r in qc.participants_per_condition(engine, set_id) if r.is_preview}
+    conditions = tuple(
+        {**condition.as_dict(), "shows": condition.describe(), "counted": counted.get(cid, 0),
+         "previews": int(previews.get(cid, 0))}
+        for cid, condition in set_conditions(engine, set_id)
+    )
     return SetSummary(
         id=row.id, name=row.name, source=row.source, split=row.split, size=row.size, seed=row.seed,
         design=row.design, pool_size=row.pool_size, status=row.status, is_demo=bool(row.is_demo),
-        exclude_sets=tuple(row.exclude_sets or ()), **counts,
+        exclude_sets=tuple(row.exclude_sets or ()), **counts, conditions=conditions, hint_run_id=row.hint_run_id,
     )
 
 

@@ -13,6 +13,12 @@ score is near the paper's 8.46/15. The flow itself runs in milliseconds, so the
 response times it measures mean nothing; each simulated answer's time is then
 replaced by a draw from a log-normal (median about 2.8 s, wrong answers a bit
 slower), and its shown_at moved back to match. Only simulated rows are touched.
+
+In a set with conditions, simulated people are assigned through the same balancer
+(counted among themselves only). Shown a model's hint that disagrees with them, a
+simulated person takes it with probability FOLLOW_HINT (in after_first conditions:
+their first answer, then the final one), so hint conditions show a plausible
+effect: better when the model is right, worse when it is wrong.
 """
 from __future__ import annotations
 
@@ -33,6 +39,7 @@ EASE_SD = 0.9  # images differ a lot: some fool almost everyone
 ABILITY_SD = 0.35
 MEDIAN_RT_MS = 2800.0
 RT_SIGMA = 0.45
+FOLLOW_HINT = 0.35  # Groh et al. 2022: people often, not always, switched to the model's verdict
 
 
 def _image_ease(image_id: str, seed: int) -> float:
@@ -73,9 +80,18 @@ def simulate(engine: Engine, participants: int, seed: int, *, dropout: float = 0
             if step.stage != "image" or (stop_after is not None and step.position > stop_after):
                 break
             image_id = person.image_order[step.position - 1]
-            right = rng.random() < 1 / (1 + np.exp(-(_image_ease(image_id, seed) + ability)))
             label = labels[image_id]
-            answer = label if right else other_label(label)
+            if step.phase == "final":
+                answer = step.first_answer
+            else:
+                right = rng.random() < 1 / (1 + np.exp(-(_image_ease(image_id, seed) + ability)))
+                answer = label if right else other_label(label)
+            if step.phase == "first":
+                survey.submit_first_answer(engine, token, step.position, int(answer))
+                continue  # the hint comes next, then the final answer
+            if step.hint is not None and step.hint.verdict != answer and rng.random() < FOLLOW_HINT:
+                answer = step.hint.verdict
+            right = answer == label
             confidence = None if rng.random() < 0.2 else int(np.clip(round(rng.normal(3.4 if right else 2.9, 1)), 1, 5))
             survey.submit_answer(engine, token, step.position, int(answer), confidence)
             times[step.position] = int(rng.lognormal(np.log(MEDIAN_RT_MS * (1.0 if right else 1.15)), RT_SIGMA))

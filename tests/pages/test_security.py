@@ -39,7 +39,7 @@ def test_every_researcher_page_opened_directly_shows_only_the_refusal(page):
     # Nothing of the page itself: no title, no text, no widget, no table.
     assert not at.title and not at.header and not at.subheader and not at.markdown
     assert not at.button and not at.text_input and not at.selectbox and not at.dataframe and not at.warning
-    assert not at.metric and not at.get("plotly_chart") and not at.get("imgs")
+    assert not at.metric and not at.get("plotly_chart") and not at.image
 
 
 @pytest.mark.parametrize("page", RESEARCHER_PAGES, ids=lambda p: p.name)

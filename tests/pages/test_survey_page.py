@@ -138,3 +138,23 @@ def test_a_prolific_participant_of_an_excluded_set_is_told_and_nothing_is_writte
     again.query_params["PROLIFIC_PID"] = "pid_9"
     again.run()
     assert "already taken part" in again.info[0].value and not again.button and n_rows(Participant) == 1
+
+
+def test_a_model_cam_participant_answers_first_then_sees_the_verdict_and_map_and_answers_again(page, finished_run):
+    from study import survey
+    from study.data import active
+
+    engine, run_id = finished_run
+    survey.create_set(engine, active.dataset_by_source("demo"), size=15, seed=2, close_current=True,
+                      conditions=survey.parse_conditions("model_cam", hint_timing="after_first"), hint_run_id=run_id)
+    at = to_first_image(page.run())
+    assert len(at.image) == 1 and not at.info and not at.radio  # the first answer: no hint, no confidence
+    at.button(key="answer-ai-1-first").click().run()
+    assert len(at.image) == 2  # the picture and the Grad-CAM map beside it
+    assert "The AI model says" in at.info[0].value and "You first said *AI-generated*" in texts(at)
+    at.radio(key="confidence-1").set_value(3)
+    at.button(key="answer-real-1").click().run()
+    assert at.progress[0].text == "Image 2 of 15" and len(at.image) == 1
+    with open_database(get_settings().database_url).connect() as conn:
+        stored = conn.execute(select(Answer.initial_answer, Answer.answer, Answer.confidence)).all()
+    assert stored == [(1, 0, 3)]

@@ -15,6 +15,7 @@ from study.data import active
 from study.survey import flow as survey_flow
 from study.config import get_settings
 from study.errors import StudyError
+from helpers import at_once
 
 
 @pytest.fixture
@@ -56,10 +57,8 @@ def test_a_double_click_on_continue_creates_one_participant(engine):
 
 
 def test_twin_consents_from_two_processes_at_once_create_one_participant(engine):
-    from test_survey_flow import _at_once
-
     page = consent_page(engine)
-    tokens = _at_once(6, lambda i: agree(engine, page))
+    tokens = at_once(6, lambda i: agree(engine, page))
     assert set(tokens) == {page.pending_token} and count(engine, Participant) == 1
 
 

@@ -11,6 +11,7 @@ from study.data import active
 from study import survey
 from study.config import get_settings
 from study.errors import StudyError
+from helpers import at_once
 
 
 @pytest.fixture
@@ -237,31 +238,10 @@ def test_rendered_images_are_enlarged_with_whole_pixels(engine):
     assert np.array_equal(big[::9, ::9], pixels) and np.array_equal(big[8::9, 8::9], pixels)
 
 
-def _at_once(n, fn):
-    """Run fn(i) in n threads released together; returns each result or the exception it raised."""
-    import threading
-
-    barrier, results = threading.Barrier(n), [None] * n
-
-    def run(i):
-        barrier.wait()
-        try:
-            results[i] = fn(i)
-        except Exception as err:
-            results[i] = err
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 def test_twin_answers_arriving_at_the_same_moment_store_one_answer_and_write_nothing_else(engine):
     token = started(engine)
     survey.current_step(engine, survey.Visit(token=token))  # shows image 1
-    results = _at_once(8, lambda i: survey.submit_answer(engine, token, 1, i % 2))
+    results = at_once(8, lambda i: survey.submit_answer(engine, token, 1, i % 2))
     outcomes = [r for r in results if isinstance(r, survey.AnswerOutcome)]
     stored = [o for o in outcomes if o.status == "stored"]
     assert len(stored) == 1 and {o.answer for o in outcomes} == {stored[0].answer}
@@ -274,7 +254,7 @@ def test_twin_answers_arriving_at_the_same_moment_store_one_answer_and_write_not
 def test_twin_answers_are_all_told_the_first_answer(engine):
     token = started(engine)
     survey.current_step(engine, survey.Visit(token=token))
-    results = _at_once(8, lambda i: survey.submit_answer(engine, token, 1, i % 2))
+    results = at_once(8, lambda i: survey.submit_answer(engine, token, 1, i % 2))
     assert all(isinstance(r, survey.AnswerOutcome) for r in results), results
     assert sorted(r.status for r in results) == ["duplicate"] * 7 + ["stored"]
 
@@ -282,6 +262,6 @@ def test_twin_answers_are_all_told_the_first_answer(engine):
 def test_first_visitors_arriving_together_open_one_demo_set(engine):
     from db.schema import SurveySet
 
-    steps = _at_once(6, lambda i: survey.current_step(engine, survey.Visit()))
+    steps = at_once(6, lambda i: survey.current_step(engine, survey.Visit()))
     assert count(engine, SurveySet) == 1  # never two open sets, whatever the visitors were told
     assert {s.stage for s in steps} == {"consent"} and len({s.survey.set_id for s in steps}) == 1

@@ -1,0 +1,89 @@
+"""Queries for a set's conditions, its frozen model hints, who was assigned where,
+and the first answers of after_first conditions (db/schema.py)."""
+from __future__ import annotations
+
+from sqlalchemy import Connection, Row, func, select, text
+
+from db.schema import FirstAnswer, ModelHint, Participant, SurveyCondition, utcnow
+from db.survey import _all, _insert, _one
+
+conditions = SurveyCondition.__table__
+hints = ModelHint.__table__
+first_answers = FirstAnswer.__table__
+participants = Participant.__table__
+
+
+def insert_conditions(conn: Connection, set_id: int, rows: list[dict]) -> None:
+    conn.execute(conditions.insert(), [{"set_id": set_id, "position": i, **row} for i, row in enumerate(rows)])
+
+
+def conditions_of(engine_or_conn, set_id: int) -> list[Row]:
+    query = select(conditions).where(conditions.c.set_id == set_id).order_by(conditions.c.position)
+    return _all(engine_or_conn, query)
+
+
+def condition_by_id(engine_or_conn, condition_id: int) -> Row | None:
+    return _one(engine_or_conn, select(conditions).where(conditions.c.id == condition_id))
+
+
+ASSIGNMENT_LOCK = 14  # the first key of PostgreSQL's advisory lock (the second is the set id)
+
+
+def lock_assignment(conn: Connection, set_id: int) -> None:
+    """Serialize assignments to one set until the transaction ends, so each consent
+    counts the ones before it. SQLite's write transaction already holds the only
+    write lock; PostgreSQL's consents hold the set row FOR SHARE and run side by side."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:kind, :set_id)"), {"kind": ASSIGNMENT_LOCK, "set_id": set_id})
+
+
+def counted_per_condition(engine_or_conn, set_id: int, *, simulated: bool) -> dict[int, int]:
+    """Participants per condition id who count for balancing: never previews; real
+    people, or (simulated=True) only the simulated ones among themselves."""
+    query = (
+        select(participants.c.condition_id, func.count())
+        .where(participants.c.set_id == set_id, participants.c.is_preview.is_(False),
+               participants.c.is_simulated.is_(simulated), participants.c.condition_id.is_not(None))
+        .group_by(participants.c.condition_id)
+    )
+    return {int(cid): int(n) for cid, n in _all(engine_or_conn, query)}
+
+
+def participants_per_condition(engine_or_conn, set_id: int) -> list[Row]:
+    """(condition_id, is_simulated, is_preview, n) for the set: every group, for the researcher."""
+    query = (
+        select(participants.c.condition_id, participants.c.is_simulated, participants.c.is_preview,
+               func.count().label("n"))
+        .where(participants.c.set_id == set_id)
+        .group_by(participants.c.condition_id, participants.c.is_simulated, participants.c.is_preview)
+    )
+    return _all(engine_or_conn, query)
+
+
+def insert_hints(conn: Connection, set_id: int, rows: list[dict]) -> None:
+    conn.execute(hints.insert(), [{"set_id": set_id, **row} for row in rows])
+
+
+def hint_for(engine_or_conn, set_id: int, image_id: str) -> Row | None:
+    query = select(hints).where(hints.c.set_id == set_id, hints.c.image_id == image_id)
+    return _one(engine_or_conn, query)
+
+
+def hints_of(engine_or_conn, set_id: int) -> list[Row]:
+    return _all(engine_or_conn, select(hints.c.image_id, hints.c.p_ai, hints.c.verdict).where(hints.c.set_id == set_id))
+
+
+def insert_first_answer(conn: Connection, values: dict) -> bool:
+    """True if this call stored it; False if one was already there (kept as is)."""
+    statement = _insert(conn, first_answers).values(answered_at=utcnow(), **values).on_conflict_do_nothing()
+    return conn.execute(statement.returning(first_answers.c.id)).scalar_one_or_none() is not None
+
+
+def first_answer_at(engine_or_conn, participant_id: int, position: int) -> Row | None:
+    query = select(first_answers).where(first_answers.c.participant_id == participant_id,
+                                        first_answers.c.position == position)
+    return _one(engine_or_conn, query)
+
+
+def delete_first_answers(conn: Connection, participant_ids) -> None:
+    conn.execute(first_answers.delete().where(first_answers.c.participant_id.in_(participant_ids)))
