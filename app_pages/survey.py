@@ -12,7 +12,7 @@ from study.survey import flow as survey_flow
 from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
 from study.labels import FAKE, REAL, answer_name
-from ui import participant_memory
+from ui import participant_memory, stimulus_timer
 from ui.resources import engine as study_engine
 
 engine = study_engine()
@@ -27,6 +27,8 @@ TOO_SOON = {
                     "not counted. Click **Start** when you are ready.",
     "image": "That click came less than a second after this picture appeared, so it was not counted "
              "(it was probably meant for the previous picture). Please look at this picture and answer again.",
+    "feedback": "That click came just after this page appeared, so it was not counted. "
+                "Click **Next picture** when you are ready.",
 }
 ANSWERED_ELSEWHERE = ("Picture {k} had already been answered in another window or tab, so this answer was not "
                       "recorded; the answer given there is kept. This window now shows the next picture.")
@@ -72,6 +74,45 @@ def record_first_answer(token: str, position: int, answer: int) -> None:
         notice(TOO_SOON["image"])
 
 
+def record_check(token: str, ordinal: int, answer: int) -> None:
+    try:
+        outcome = survey.submit_check(engine, token, ordinal, answer, min_response_ms=survey_flow.NEW_IMAGE_GUARD_MS)
+    except StudyError as err:
+        notice(str(err))
+        return
+    if outcome == "too_soon":
+        notice(TOO_SOON["image"])
+
+
+def record_feedback_seen(token: str, position: int) -> None:
+    if survey.continue_after_feedback(engine, token, position,
+                                      min_shown_ms=survey_flow.NEW_IMAGE_GUARD_MS) == "too_soon":
+        notice(TOO_SOON["feedback"])
+
+
+def record_withdrawal(token: str) -> None:
+    survey.withdraw(engine, token)
+
+
+def withdraw_action(token: str) -> None:
+    """On every page after consent, as the consent text promises."""
+    with st.expander("Withdraw from this study"):
+        st.markdown("You can stop at any time. If you withdraw, **every answer you gave is deleted now** "
+                    "and cannot be restored.")
+        sure = st.checkbox("Yes, delete my answers", key="withdraw-sure")
+        st.button("Withdraw and delete my answers", key="withdraw", disabled=not sure,
+                  on_click=record_withdrawal, args=(token,))
+
+
+def answer_buttons(what: str, on_click, args: tuple) -> None:
+    """The two answers; keys answer-real-WHAT and answer-ai-WHAT (never an image id)."""
+    real, fake = st.columns(2)
+    real.button(answer_name(REAL), key=f"answer-real-{what}", type="primary", width="stretch", shortcut="P",
+                on_click=on_click, args=(*args, REAL))
+    fake.button(answer_name(FAKE), key=f"answer-ai-{what}", type="primary", width="stretch", shortcut="A",
+                on_click=on_click, args=(*args, FAKE))
+
+
 def record_questions(token: str, skip: bool) -> None:
     age = None if skip else st.session_state.get("age")
     exposure = None if skip else st.session_state.get("exposure")
@@ -87,7 +128,8 @@ def record_start(token: str) -> None:
 
 def record_consent(visit: survey.Visit, pending_token: str, consent_hash: str) -> None:
     try:
-        token = survey.consent(engine, visit, token=pending_token, consent_hash=consent_hash)
+        token = survey.consent(engine, visit, token=pending_token, consent_hash=consent_hash,
+                               user_agent=st.context.headers.get("User-Agent"))
     except StudyError as err:  # the text changed meanwhile, already took part, survey closed
         notice(str(err))
         return
@@ -172,9 +214,48 @@ You will see **{step.survey.size} pictures**, one at a time. For each, decide wh
     )
     st.button("Start", key="instructions-start", type="primary", on_click=record_start, args=(step.token,))
 
+elif step.stage == "withdrawn":
+    st.info("You have withdrawn from this study and your answers have been deleted. Thank you for your time.")
+
+elif step.stage == "feedback":
+    item = step.feedback
+    st.progress(step.answered / step.survey.size, text=f"Image {item.position} of {step.survey.size}")
+    st.image(item.thumbnail_png, width=survey_flow.SCORE_THUMB_PX, output_format="PNG")
+    if item.correct:
+        st.success(f"Right: it is *{answer_name(item.label)}*.", icon=":material/check_circle:")
+    else:
+        st.error(f"Not right: you said *{answer_name(item.answer)}*; it is *{answer_name(item.label)}*.",
+                 icon=":material/cancel:")
+    st.button("Next picture", key=f"feedback-next-{item.position}", type="primary",
+              on_click=record_feedback_seen, args=(step.token, item.position))
+
+elif step.stage == "check":
+    st.progress(step.answered / step.survey.size, text=f"Image {step.position} of {step.survey.size}")
+    st.image(step.image_png, width=survey_flow.DISPLAY_PX, output_format="PNG")
+    answer_buttons(f"check-{step.check}", record_check, (step.token, step.check))
+
+elif step.stage == "image" and step.display_left_ms == 0:
+    k, n = step.position, step.survey.size
+    st.progress(step.answered / n, text=f"Image {k} of {n}")
+    st.info("The picture is hidden now. Please give your answer.", icon=":material/visibility_off:")
+    if step.hint is not None:
+        st.info(step.hint.words, icon=":material/smart_toy:")
+    if step.phase == "final":
+        st.markdown(f"You first said *{answer_name(step.first_answer)}*. What is your **final answer**?")
+    if step.phase == "first":
+        answer_buttons(f"{k}-first", record_first_answer, (step.token, k))
+    else:
+        st.radio("How sure are you? (optional)", [1, 2, 3, 4, 5], index=None, horizontal=True,
+                 key=f"confidence-{k}", captions=["guessing", "", "", "", "certain"])
+        answer_buttons(f"{k}", record_answer, (step.token, k))
+
 elif step.stage == "image":
     k, n = step.position, step.survey.size
     st.progress(step.answered / n, text=f"Image {k} of {n}")
+    if step.display_left_ms is not None:
+        st.caption(f"The picture is shown for {step.condition.display_ms / 1000:g} seconds; "
+                   "you can answer after it is hidden.")
+        stimulus_timer.hide_images_after(step.display_left_ms, key=f"timer-{k}")
     if step.hint is not None and step.hint.cam_png is not None:
         picture, evidence = st.columns(2)
         picture.image(step.image_png, width=survey_flow.DISPLAY_PX, output_format="PNG", caption="The picture")
@@ -188,18 +269,13 @@ elif step.stage == "image":
         st.markdown(f"You first said *{answer_name(step.first_answer)}*. Now that you have seen the model's "
                     "verdict, what is your **final answer**? (It may be the same.)")
     if step.phase == "first":
-        on_answer, suffix = record_first_answer, "-first"
+        answer_buttons(f"{k}-first", record_first_answer, (step.token, k))
     else:
-        on_answer, suffix = record_answer, ""
         st.radio(
             "How sure are you? (optional)", [1, 2, 3, 4, 5], index=None, horizontal=True, key=f"confidence-{k}",
             captions=["guessing", "", "", "", "certain"],
         )
-    real, fake = st.columns(2)
-    real.button(answer_name(REAL), key=f"answer-real-{k}{suffix}", type="primary", width="stretch", shortcut="P",
-                on_click=on_answer, args=(step.token, k, REAL))
-    fake.button(answer_name(FAKE), key=f"answer-ai-{k}{suffix}", type="primary", width="stretch", shortcut="A",
-                on_click=on_answer, args=(step.token, k, FAKE))
+        answer_buttons(f"{k}", record_answer, (step.token, k))
 
 elif step.stage == "done" and step.condition is not None and step.condition.feedback == "none":
     st.success("Thank you! All your answers are recorded.")
@@ -217,6 +293,9 @@ elif step.stage == "done":
             f"**Image {item.position}** — you said *{answer_name(item.answer)}*; "
             f"it is *{answer_name(item.label)}*. {mark}"
         )
+
+if step.token and step.stage in ("questions", "instructions", "image", "feedback", "check", "done", "closed"):
+    withdraw_action(step.token)
 
 # Last, so that the (invisible) cookie writer never shifts what the person sees.
 if step.token or step.pending_token:

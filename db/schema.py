@@ -87,6 +87,10 @@ class SurveySet(Base):
     # its checkpoint file when the hints were computed (ModelHint holds them).
     hint_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     hint_checkpoint_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Catch trials per participant, and the pre-registered exclusion rules
+    # (study/survey/checks.py), both fixed before anybody consents.
+    attention_checks: Mapped[int] = mapped_column(Integer, default=0)
+    exclusion_rules: Mapped[dict] = mapped_column(JSON, default=dict)
     __table_args__ = (
         CheckConstraint("design IN ('fixed', 'pool')", name="design"),
         CheckConstraint("status IN ('draft', 'open', 'closed')", name="status"),
@@ -182,6 +186,12 @@ class Participant(Base):
     condition_id: Mapped[int | None] = mapped_column(ForeignKey("survey_condition.id"), nullable=True)
     assignment: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     is_preview: Mapped[bool] = mapped_column(Boolean, default=False)  # a researcher trying a condition
+    device_class: Mapped[str | None] = mapped_column(String(10), nullable=True)  # desktop | mobile | tablet
+    # Catch trials come before these image positions (seeded per participant).
+    check_positions: Mapped[list] = mapped_column(JSON, default=list)
+    # Withdrew and had their answers deleted: the row keeps only that (and the
+    # condition, so the balance stays honest about who was assigned).
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     __table_args__ = (
         # NULLs are distinct on SQLite and PostgreSQL: only real Prolific ids are unique.
         UniqueConstraint("set_id", "prolific_pid", name="uq_participant_set_prolific"),
@@ -222,6 +232,8 @@ class Answer(Base):
     hint_p_ai: Mapped[float | None] = mapped_column(Float, nullable=True)
     hint_verdict: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     initial_answer: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    # feedback "each": when the person moved on from the right/wrong page after this answer.
+    feedback_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     __table_args__ = (
         UniqueConstraint("participant_id", "image_id", name="uq_answer_participant_image"),
         UniqueConstraint("participant_id", "position", name="uq_answer_participant_position"),
@@ -244,6 +256,24 @@ class FirstAnswer(Base):
     __table_args__ = (
         UniqueConstraint("participant_id", "position", name="uq_first_answer_participant_position"),
         CheckConstraint("answer IN (0, 1)", name="answer"),
+    )
+
+
+class AttentionAnswer(Base):
+    """The answer to one catch trial (an image that says which button to press):
+    kept apart from the answers, never in a score."""
+
+    __tablename__ = "attention_answer"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"))
+    ordinal: Mapped[int] = mapped_column(Integer)  # 1 = the participant's first check
+    expected: Mapped[int] = mapped_column(SmallInteger)
+    answer: Mapped[int] = mapped_column(SmallInteger)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    response_ms: Mapped[int] = mapped_column(Integer)
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("participant_id", "ordinal", name="uq_attention_answer_participant_ordinal"),
     )
 
 

@@ -17,12 +17,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from db.engine import writer
 from db.schema import (
     Answer,
+    AttentionAnswer,
     ConsentText,
     FirstAnswer,
     IgnoredClick,
     Participant,
     SetClosure,
     ShownImage,
+    SurveyCondition,
     SurveyImage,
     SurveySet,
     utcnow,
@@ -112,6 +114,24 @@ def closures_of(engine_or_conn, set_id: int) -> list[tuple[datetime, datetime | 
             for row in _all(engine_or_conn, query)]
 
 
+def lock_set_for_change(conn: Connection, set_id: int) -> None:
+    """PostgreSQL: hold the set's row FOR UPDATE until the transaction ends, which waits
+    for (and then blocks) consents, which hold it FOR SHARE. SQLite: the write lock does."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(sets.c.id).where(sets.c.id == set_id).with_for_update())
+
+
+def update_set(conn: Connection, set_id: int, **values) -> None:
+    conn.execute(sets.update().where(sets.c.id == set_id).values(**values))
+
+
+def count_real_consents(engine_or_conn, set_id: int) -> int:
+    """People (simulated ones included, researchers' previews not) who consented to a set."""
+    query = select(func.count()).select_from(participants).where(
+        participants.c.set_id == set_id, participants.c.is_preview.is_(False))
+    return _scalar(engine_or_conn, query)
+
+
 def set_consent_text(conn: Connection, set_id: int, consent_text: str) -> None:
     conn.execute(sets.update().where(sets.c.id == set_id).values(consent_text=consent_text))
 
@@ -123,11 +143,13 @@ def set_images(engine_or_conn, set_id: int) -> list[Row]:
 
 def set_counts(engine_or_conn, set_id: int) -> dict[str, int]:
     """For one set: people who consented, who started (saw at least the first image),
-    who completed, and the answers stored."""
+    who completed, the answers stored, and who withdrew (consented, and had what
+    they answered deleted)."""
     consented = select(func.count()).select_from(participants).where(participants.c.set_id == set_id)
     saw_first = select(shown.c.participant_id).where(shown.c.position == 1)
     started = consented.where(participants.c.id.in_(saw_first))
     completed = consented.where(participants.c.completed_at.is_not(None))
+    withdrawn = consented.where(participants.c.withdrawn_at.is_not(None))
     n_answers = (
         select(func.count())
         .select_from(answers.join(participants, answers.c.participant_id == participants.c.id))
@@ -138,6 +160,7 @@ def set_counts(engine_or_conn, set_id: int) -> dict[str, int]:
         "started": _scalar(engine_or_conn, started),
         "completed": _scalar(engine_or_conn, completed),
         "answers": _scalar(engine_or_conn, n_answers),
+        "withdrawn": _scalar(engine_or_conn, withdrawn),
     }
 
 
@@ -276,7 +299,11 @@ def labels_of(engine_or_conn, set_id: int, image_ids: list[str]) -> dict[str, in
 
 
 def export_rows(engine: Engine, set_id: int) -> list[Row]:
-    """Every answer of a set joined with its participant and the image's label."""
+    """Every answer of a set joined with its participant, the participant's condition
+    (name; None for a participant without one), the image's label and, in after_first
+    conditions, the response time of the first answer (None elsewhere)."""
+    conditions = SurveyCondition.__table__
+    first = FirstAnswer.__table__
     query = (
         select(
             participants.c.id.label("participant_id"),
@@ -286,6 +313,8 @@ def export_rows(engine: Engine, set_id: int) -> list[Row]:
             participants.c.age_band,
             participants.c.ai_exposure,
             participants.c.is_simulated,
+            participants.c.is_preview,
+            conditions.c.name.label("condition"),
             participants.c.completed_at,
             answers.c.position,
             answers.c.image_id,
@@ -297,10 +326,16 @@ def export_rows(engine: Engine, set_id: int) -> list[Row]:
             answers.c.shown_at,
             answers.c.answered_at,
             answers.c.paused_ms,
+            answers.c.hint_verdict,
+            answers.c.hint_p_ai,
+            answers.c.initial_answer,
+            first.c.response_ms.label("first_response_ms"),
         )
         .select_from(
             answers.join(participants, answers.c.participant_id == participants.c.id).join(
                 images, (images.c.set_id == participants.c.set_id) & (images.c.image_id == answers.c.image_id)
+            ).outerjoin(conditions, conditions.c.id == participants.c.condition_id).outerjoin(
+                first, (first.c.participant_id == answers.c.participant_id) & (first.c.position == answers.c.position)
             )
         )
         .where(participants.c.set_id == set_id)
@@ -336,8 +371,26 @@ def delete_simulated(conn: Connection) -> tuple[int, int]:
     conn.execute(shown.delete().where(shown.c.participant_id.in_(simulated)))
     conn.execute(ignored_clicks.delete().where(ignored_clicks.c.participant_id.in_(simulated)))
     conn.execute(FirstAnswer.__table__.delete().where(FirstAnswer.__table__.c.participant_id.in_(simulated)))
+    conn.execute(AttentionAnswer.__table__.delete().where(AttentionAnswer.__table__.c.participant_id.in_(simulated)))
     n_people = conn.execute(participants.delete().where(participants.c.is_simulated.is_(True))).rowcount
     return int(n_people), int(n_answers)
+
+
+def withdraw_participant(conn: Connection, participant_id: int) -> int:
+    """Delete everything a participant answered and said about themselves; the row
+    keeps that they took part in a condition and withdrew. Returns the answers deleted."""
+    n_answers = conn.execute(answers.delete().where(answers.c.participant_id == participant_id)).rowcount
+    for table in (FirstAnswer.__table__, AttentionAnswer.__table__, shown, ignored_clicks):
+        conn.execute(table.delete().where(table.c.participant_id == participant_id))
+    conn.execute(participants.update().where(participants.c.id == participant_id).values(
+        withdrawn_at=utcnow(), prolific_pid=None, study_id=None, session_id=None, age_band=None,
+        ai_exposure=None, device_class=None, completion_code=None, image_order=[], check_positions=[],
+        questions_at=None, started_at=None, completed_at=None))
+    return int(n_answers)
+
+
+def participant_by_code(engine_or_conn, code: str) -> Row | None:
+    return _one(engine_or_conn, select(participants).where(participants.c.completion_code == code))
 
 
 def _run(engine_or_conn, fn):

@@ -1,4 +1,4 @@
-"""`python -m study survey create|status|open|close|export`: the researcher's survey sets."""
+"""`python -m study survey create|status|open|close|export|withdraw|simulate`: the researcher's survey sets."""
 from __future__ import annotations
 
 import argparse
@@ -36,8 +36,21 @@ def register(subparsers) -> None:
     create.add_argument("--hint-timing", choices=("before", "after_first"), default="before",
                         help="hint with the image (before), or after a first answer, then a final one "
                              "(after_first; both answers are kept)")
-    create.add_argument("--feedback", choices=("none", "end"), default="end",
-                        help="right/wrong for every image at the end (end, default) or not at all (none)")
+    create.add_argument("--feedback", choices=("none", "each", "end"), default="end",
+                        help="right/wrong for every image at the end (end, default), after each answer "
+                             "(each), or not at all (none)")
+    create.add_argument("--display-ms", type=int, metavar="MS",
+                        help="hide each image this long after it first appears (the person still answers); "
+                             "default: the image stays")
+    create.add_argument("--attention-checks", type=int, default=0, metavar="K",
+                        help="catch trials per participant (a picture saying which button to press), at seeded "
+                             "positions, never scored (default 0)")
+    create.add_argument("--exclude-failed-checks", action="store_true",
+                        help="pre-registered: the results leave out anyone who failed an attention check")
+    create.add_argument("--exclude-speeders", type=int, metavar="MS",
+                        help="pre-registered: the results leave out anyone whose median response time is below MS")
+    create.add_argument("--exclude-incomplete", action="store_true",
+                        help="pre-registered: the results leave out anyone who did not answer every image")
     create.add_argument("--json", action="store_true", help="print one JSON object")
     create.set_defaults(handler=create_command)
 
@@ -64,6 +77,11 @@ def register(subparsers) -> None:
     export.add_argument("--json", action="store_true", help="print one JSON object")
     export.set_defaults(handler=export_command)
 
+    withdraw = sub.add_parser("withdraw", help="delete a participant's answers at their request, by completion code")
+    withdraw.add_argument("code", help="the completion code the participant gave (e.g. ABCDE-FGHJK)")
+    withdraw.add_argument("--json", action="store_true", help="print one JSON object")
+    withdraw.set_defaults(handler=withdraw_command)
+
     simulate = sub.add_parser("simulate", help="add simulated participants to the open set (to try the Results page)")
     simulate.add_argument("--participants", type=int, default=63, help="how many (default 63, as in the paper)")
     simulate.add_argument("--seed", type=int, default=0, help="random seed of their answers (default 0)")
@@ -83,6 +101,8 @@ def _set_ids(text: str) -> list[int]:
 
 
 def _line(info) -> str:
+    from study.survey.checks import ExclusionRules
+
     design = f"pool of {info.pool_size}" if info.design == "pool" else "same images for everyone"
     demo = "  [demo — synthetic images, not CIFAKE]" if info.is_demo else ""
     excluded = ", ".join(map(str, info.exclude_sets)) or "none"
@@ -92,23 +112,40 @@ def _line(info) -> str:
         f"set {info.id} ({info.status}): {info.name}; {info.size} images, {design}, split {info.split}, "
         f"seed {info.seed}; participants {info.consented} consented, {info.started} started "
         f"(saw the first image), {info.completed} completed; {info.answers} answers; "
-        f"excludes people of sets: {excluded}{demo}\n  conditions{hint}: {conditions}"
+        f"excludes people of sets: {excluded}{demo}\n  conditions{hint}: {conditions}\n"
+        f"  {info.attention_checks} attention checks each; the results {ExclusionRules.from_dict(info.exclusion_rules).describe()}"
+        + (f"; {info.withdrawn} withdrew" if info.withdrawn else "")
     )
 
 
 def create_command(args) -> int:
     from study.data.active import active_dataset
+    from study.survey.checks import ExclusionRules
     from study.survey.conditions import parse_conditions
     from study.survey.sets import create_set
 
-    conditions = parse_conditions(args.conditions, hint_timing=args.hint_timing, feedback=args.feedback)
+    conditions = parse_conditions(args.conditions, hint_timing=args.hint_timing, feedback=args.feedback,
+                                  display_ms=args.display_ms)
+    rules = ExclusionRules(failed_checks=args.exclude_failed_checks, speeder_ms=args.exclude_speeders,
+                           incomplete=args.exclude_incomplete)
     engine = study_engine()
     info = create_set(
         engine, active_dataset(engine), size=args.size, seed=args.seed, split=args.split, pool=args.pool,
         open_now=args.open, close_current=args.close_current, name=args.name, exclude_sets=args.exclude_sets,
-        conditions=conditions, hint_run_id=args.hint_run,
+        conditions=conditions, hint_run_id=args.hint_run, attention_checks=args.attention_checks,
+        exclusion_rules=rules,
     )
     emit(info.as_dict(), args.json, [f"created {_line(info)}"])
+    return 0
+
+
+def withdraw_command(args) -> int:
+    from study.survey.flow import withdraw_by_code
+
+    deleted = withdraw_by_code(study_engine(), args.code)
+    emit({"code": args.code.strip().upper(), "answers_deleted": deleted}, args.json,
+         [f"withdrew {args.code.strip().upper()}: {deleted} answers deleted; the participant is kept only as "
+          "'withdrew' in the counts"])
     return 0
 
 

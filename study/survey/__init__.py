@@ -9,6 +9,8 @@ sets.py        the researcher's side: draw, open, close, consent text, condition
 conditions.py  what a condition shows (hint, its timing, feedback, display time)
 hints.py       the model's verdicts, computed once per set and frozen
 assignment.py  balanced assignment of participants to conditions
+checks.py      attention checks and the pre-registered exclusion rules
+device.py      the coarse device class (desktop, mobile, tablet)
 flow.py        consent -> questions -> instructions -> images -> results
 timing.py    response-time arithmetic (closed spans left out)
 scoring.py   a participant's score
@@ -38,9 +40,13 @@ from study.survey.flow import (
     current_step,
     parse_query,
     render_png,
+    continue_after_feedback,
     start_preview,
     submit_answer,
+    submit_check,
     submit_first_answer,
+    withdraw,
+    withdraw_by_code,
 )
 from study.survey.conditions import Condition, parse_conditions
 from study.survey.sets import (
@@ -48,6 +54,7 @@ from study.survey.sets import (
     DEFAULT_SIZE,
     SetSummary,
     all_summaries,
+    change_design,
     close_set,
     consent_text,
     create_set,
@@ -70,5 +77,6 @@ __all__ = [  # the names this facade re-exports on purpose
     "submit_answer", "DEFAULT_CONSENT", "DEFAULT_SIZE", "SetSummary", "all_summaries", "close_set",
     "consent_text", "create_set", "default_exclusions", "edit_consent", "ensure_open_set", "open_set",
     "open_summary", "participant_order", "sample_balanced", "summary", "Condition", "parse_conditions",
-    "set_conditions", "start_preview", "submit_first_answer",
+    "set_conditions", "start_preview", "submit_first_answer", "continue_after_feedback", "submit_check",
+    "withdraw", "withdraw_by_code", "change_design",
 ]

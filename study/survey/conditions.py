@@ -5,7 +5,8 @@ A condition bundles four choices (as Groh et al. 2022 and Kamali et al. 2025 var
   and its Grad-CAM overlay beside the image);
 - hint_timing: before (the hint comes with the image) | after_first (the person
   answers, then sees the hint and gives a final answer; both answers are kept);
-- feedback: none | end (right or wrong for every image at the end, as the seed study);
+- feedback: none | each (right or wrong after every answer, before the next image)
+  | end (right or wrong for every image at the end, as the seed study);
 - display_ms: None (the image stays) or the time after which it is hidden.
 
 The built-in bundles are named by their hint (control, model, model_cam); the
@@ -19,7 +20,7 @@ from study.errors import StudyError
 
 HINTS = ("none", "model", "model_cam")
 HINT_TIMINGS = ("before", "after_first")
-FEEDBACK = ("none", "end")
+FEEDBACK = ("none", "each", "end")
 BUILT_IN = {"control": "none", "model": "model", "model_cam": "model_cam"}
 MIN_DISPLAY_MS, MAX_DISPLAY_MS = 100, 60_000
 MAX_CONDITIONS = 8
@@ -52,7 +53,8 @@ class Condition:
         else:
             what = "the model's verdict" + (" and its Grad-CAM map" if self.hint == "model_cam" else "")
             shown = what + (" with the image" if self.hint_timing == "before" else " after a first answer")
-        shown += {"none": ", no feedback", "end": ", right/wrong at the end"}[self.feedback]
+        shown += {"none": ", no feedback", "each": ", right/wrong after each answer",
+                  "end": ", right/wrong at the end"}[self.feedback]
         if self.display_ms:
             shown += f", image hidden after {self.display_ms} ms"
         return shown

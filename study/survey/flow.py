@@ -37,8 +37,9 @@ from sqlalchemy import Engine
 import db.conditions as qc
 import db.survey as q
 from db.schema import utcnow
-from study.survey import assignment, scoring
+from study.survey import assignment, checks, scoring
 from study.survey.conditions import Condition, from_row
+from study.survey.device import device_class
 from study.survey.hints import Hint
 from study.errors import StudyError
 from study.labels import FAKE, REAL, answer_name
@@ -122,7 +123,9 @@ class ResultItem:
 @dataclass(frozen=True)
 class Step:
     """What the page shows next. stage is one of: not_open, consent, resume,
-    already_took_part, questions, instructions, image, done, closed."""
+    already_took_part, questions, instructions, image, feedback (right or wrong
+    for the image just answered), check (an attention check), done, closed,
+    withdrawn."""
 
     stage: str
     survey: SurveyInfo | None = None
@@ -141,6 +144,11 @@ class Step:
     phase: str = "answer"
     hint: Hint | None = None
     first_answer: int | None = None
+    check: int | None = None  # the check stage: which of the participant's checks (1, 2, ...)
+    # display_ms conditions: how much longer the image may be seen (0: hidden now),
+    # counted from the first time it was sent, so a reload gives no second look.
+    display_left_ms: int | None = None
+    feedback: ResultItem | None = None  # the feedback stage: the answer just given, with its label
 
 
 @dataclass(frozen=True)
@@ -200,6 +208,8 @@ def current_step(engine: Engine, visit: Visit, remembered: Sequence[str | None] 
     participant = _participant(engine, visit)
     survey = q.get_set(engine, participant.set_id)
     info = _info(survey)
+    if participant.withdrawn_at is not None:
+        return Step("withdrawn", survey=info, token=participant.token)
     if participant.completed_at is not None:
         return _done(engine, participant, survey, info)
     if survey.status != "open":
@@ -211,10 +221,31 @@ def current_step(engine: Engine, visit: Visit, remembered: Sequence[str | None] 
         return Step("instructions", survey=info, token=participant.token)
     answered = q.count_answers(engine, participant.id)
     position = answered + 1
-    with q.write_transaction(engine) as conn:
-        q.record_shown(conn, participant.id, position)
-    image_id = participant.image_order[position - 1]
     condition = _condition_of(engine, participant)
+    if condition.feedback == "each" and answered:
+        last = q.answer_at(engine, participant.id, answered)
+        if last.feedback_seen_at is None:
+            label = q.labels_of(engine, survey.id, [last.image_id])[last.image_id]
+            item = ResultItem(answered, _png(engine, survey, last.image_id, SCORE_THUMB_PX), int(last.answer),
+                              label, bool(last.correct), last.confidence)
+            return Step("feedback", survey=info, token=participant.token, position=answered, answered=answered,
+                        condition=condition, feedback=item)
+    due = sum(1 for p in participant.check_positions or () if p <= position)
+    done_checks = qc.count_attention_answers(engine, participant.id)
+    if done_checks < due:
+        ordinal = done_checks + 1
+        with q.write_transaction(engine) as conn:
+            q.record_shown(conn, participant.id, -ordinal)  # checks are kept as negative positions
+        expected = checks.expected_answer(survey.seed, participant.id, ordinal)
+        return Step("check", survey=info, token=participant.token, position=position, answered=answered,
+                    image_png=checks.check_png(expected, DISPLAY_PX), condition=condition, check=ordinal)
+    with q.write_transaction(engine) as conn:
+        first_shown = q.record_shown(conn, participant.id, position)
+    image_id = participant.image_order[position - 1]
+    display_left = None
+    if condition.display_ms:
+        seen_ms = int((utcnow() - first_shown).total_seconds() * 1000)
+        display_left = max(condition.display_ms - seen_ms, 0)
     phase, hint, first = "answer", None, None
     if condition.asks_twice:
         first_row = qc.first_answer_at(engine, participant.id, position)
@@ -225,7 +256,7 @@ def current_step(engine: Engine, visit: Visit, remembered: Sequence[str | None] 
     return Step(
         "image", survey=info, token=participant.token, position=position, answered=answered,
         image_png=_png(engine, survey, image_id, DISPLAY_PX), condition=condition, phase=phase, hint=hint,
-        first_answer=first,
+        first_answer=first, display_left_ms=display_left,
     )
 
 
@@ -281,6 +312,14 @@ def _participant(engine_or_conn, visit: Visit):
     return participant
 
 
+def _active(conn, token: str):
+    """The participant acting, refused once they withdrew."""
+    participant = _participant(conn, Visit(token=token))
+    if participant.withdrawn_at is not None:
+        raise StudyError("You withdrew from this study, so nothing more is recorded. Thank you.")
+    return participant
+
+
 def _info(survey) -> SurveyInfo:
     return SurveyInfo(set_id=survey.id, size=survey.size, is_demo=bool(survey.is_demo), consent_text=survey.consent_text)
 
@@ -294,13 +333,15 @@ def consent(
     token: str | None = None,
     consent_hash: str | None = None,
     simulated: bool = False,
+    user_agent: str | None = None,
 ) -> str:
     """Create the participant (only now: visitors who never consent leave no row)
     and return their token.
 
     Idempotent: `token` is the one the consent page handed to the browser, so a
     double click, a click from a reloaded page or a second tab all return the same
-    participant; the same PROLIFIC_PID gets its existing token back.
+    participant; the same PROLIFIC_PID gets its existing token back. Only the coarse
+    class of `user_agent` (desktop, mobile, tablet) is stored.
     `consent_hash` is the version of the text the person saw (SurveyInfo.consent_hash):
     if the text in force differs, nothing is written and ConsentChanged is raised."""
     if visit.token is not None:
@@ -328,7 +369,7 @@ def consent(
             raise AlreadyTookPart(ALREADY_TOOK_PART)
         digest = consent_digest(text)
         values = dict(token=token, set_id=survey.id, image_order=[], is_simulated=simulated,
-                      consent_hash=digest, **visit.external_ids())
+                      consent_hash=digest, device_class=device_class(user_agent), **visit.external_ids())
         participant_id = q.insert_participant(conn, values)
         if participant_id is None:
             known = q.participant_by_prolific(conn, survey.id, visit.prolific_pid) if visit.prolific_pid else None
@@ -342,7 +383,9 @@ def consent(
         order = participant_order(survey.seed, participant_id, labels, survey.size, survey.design)
         condition_id, reason = _assign(conn, survey, participant_id, simulated)
         q.update_participant(conn, participant_id, image_order=[pool[i].image_id for i in order],
-                             condition_id=condition_id, assignment=reason)
+                             condition_id=condition_id, assignment=reason,
+                             check_positions=checks.check_positions(survey.seed, participant_id,
+                                                                    survey.attention_checks or 0, survey.size))
     return token
 
 
@@ -351,7 +394,9 @@ def _assign(conn, survey, participant_id: int, simulated: bool) -> tuple[int, di
     consent's transaction, which holds the set's write lock."""
     conditions = set_conditions(conn, survey.id)
     qc.lock_assignment(conn, survey.id)
-    counted = qc.counted_per_condition(conn, survey.id, simulated=simulated)
+    rules = checks.ExclusionRules.from_dict(survey.exclusion_rules)
+    counted = qc.counted_per_condition(conn, survey.id, simulated=simulated,
+                                       failed_checks_count=not rules.failed_checks)
     counts = {condition.name: counted.get(cid, 0) for cid, condition in conditions}
     chosen, reason = assignment.choose(counts, survey.seed, participant_id)
     return next(cid for cid, condition in conditions if condition.name == chosen), reason
@@ -377,7 +422,9 @@ def start_preview(engine: Engine, set_id: int, condition_name: str) -> str:
         pool = q.set_images(conn, set_id)
         labels = np.array([row.label for row in pool])
         order = participant_order(survey.seed, participant_id, labels, survey.size, survey.design)
-        q.update_participant(conn, participant_id, image_order=[pool[i].image_id for i in order])
+        q.update_participant(conn, participant_id, image_order=[pool[i].image_id for i in order],
+                             check_positions=checks.check_positions(survey.seed, participant_id,
+                                                                    survey.attention_checks or 0, survey.size))
     return token
 
 
@@ -393,7 +440,7 @@ def answer_questions(
     if ai_exposure is not None and ai_exposure not in AI_EXPOSURE:
         raise StudyError(f"AI exposure must be one of {', '.join(AI_EXPOSURE)}")
     with q.write_transaction(engine) as conn:
-        participant = _participant(conn, Visit(token=token))
+        participant = _active(conn, token)
         if participant.questions_at is not None:
             return "already"
         now = utcnow()
@@ -408,7 +455,7 @@ def begin(engine: Engine, token: str, *, min_shown_ms: int = 0) -> str:
     Returns "started", "already", or "too_soon" (within min_shown_ms of the
     instructions appearing: ignored, kept as an ignored click)."""
     with q.write_transaction(engine) as conn:
-        participant = _participant(conn, Visit(token=token))
+        participant = _active(conn, token)
         if participant.started_at is not None:
             return "already"
         now = utcnow()
@@ -455,7 +502,7 @@ def submit_answer(
     if confidence is not None and confidence not in (1, 2, 3, 4, 5):
         raise StudyError(f"confidence must be 1-5 or left out, got {confidence!r}")
     with q.write_transaction(engine) as conn:
-        participant = _participant(conn, Visit(token=token))
+        participant = _active(conn, token)
         size = len(participant.image_order)
         if not isinstance(position, int) or not 1 <= position <= size:
             raise StudyError(f"there is no image {position!r} in this survey (it has {size})")
@@ -516,7 +563,7 @@ def submit_first_answer(
     if answer not in (REAL, FAKE):
         raise StudyError(f"an answer must be {REAL} or {FAKE}, got {answer!r}")
     with q.write_transaction(engine) as conn:
-        participant = _participant(conn, Visit(token=token))
+        participant = _active(conn, token)
         ignored = dict(participant_id=participant.id, step="image_first", position=position, answer=answer)
         if not _condition_of(conn, participant).asks_twice:
             raise StudyError("this survey asks for one answer per image")
@@ -545,6 +592,71 @@ def submit_first_answer(
             stored = qc.first_answer_at(conn, participant.id, position)  # a twin request won the race
             return AnswerOutcome("duplicate", position, int(stored.answer), False)
     return AnswerOutcome("stored", position, answer, False)
+
+
+def submit_check(engine: Engine, token: str, ordinal: int, answer: int, *, min_response_ms: int = 0) -> str:
+    """The answer to attention check number `ordinal`, in its own transaction. Returns
+    "stored", "duplicate" (answered before: kept as is) or "too_soon" (ignored, kept
+    as an ignored click). Never part of a score."""
+    if answer not in (REAL, FAKE):
+        raise StudyError(f"an answer must be {REAL} or {FAKE}, got {answer!r}")
+    with q.write_transaction(engine) as conn:
+        participant = _active(conn, token)
+        ignored = dict(participant_id=participant.id, step="check", position=-int(ordinal), answer=answer)
+        done = qc.count_attention_answers(conn, participant.id)
+        if ordinal <= done:
+            q.insert_ignored_click(conn, dict(ignored, reason="already_answered"))
+            return "duplicate"
+        shown_at = q.shown_at(conn, participant.id, -int(ordinal))
+        if ordinal != done + 1 or shown_at is None:
+            raise StudyError(f"attention check {ordinal} has not been shown")
+        now = utcnow()
+        elapsed = int(round((now - shown_at).total_seconds() * 1000))
+        if elapsed < min_response_ms:
+            q.insert_ignored_click(conn, dict(ignored, reason="too_soon", ms_after_shown=elapsed))
+            return "too_soon"
+        survey = q.get_set(conn, participant.set_id)
+        expected = checks.expected_answer(survey.seed, participant.id, ordinal)
+        stored = qc.insert_attention_answer(conn, dict(participant_id=participant.id, ordinal=ordinal,
+                                                       expected=expected, answer=answer,
+                                                       passed=answer == expected, response_ms=elapsed))
+    return "stored" if stored else "duplicate"
+
+
+def continue_after_feedback(engine: Engine, token: str, position: int, *, min_shown_ms: int = 0) -> str:
+    """feedback "each": the person read whether answer `position` was right and goes on.
+    Returns "stored", "already" or "too_soon" (within min_shown_ms of the answer, i.e.
+    of the feedback appearing: ignored, kept as an ignored click)."""
+    with q.write_transaction(engine) as conn:
+        participant = _active(conn, token)
+        row = q.answer_at(conn, participant.id, position)
+        if row is None:
+            raise StudyError(f"image {position} has not been answered yet")
+        if row.feedback_seen_at is not None:
+            return "already"
+        if _too_soon(conn, participant, "feedback", q.as_utc(row.answered_at), utcnow(), min_shown_ms):
+            return "too_soon"
+        return "stored" if qc.mark_feedback_seen(conn, participant.id, position) else "already"
+
+
+def withdraw(engine: Engine, token: str) -> int:
+    """The participant withdraws: every answer they gave and everything they said about
+    themselves is deleted, now; the row keeps only that they withdrew. Returns the
+    number of answers deleted. Withdrawing twice changes nothing."""
+    with q.write_transaction(engine) as conn:
+        participant = _participant(conn, Visit(token=token))
+        if participant.withdrawn_at is not None:
+            return 0
+        return q.withdraw_participant(conn, participant.id)
+
+
+def withdraw_by_code(engine: Engine, code: str) -> int:
+    """A withdrawal asked for by completion code (e.g. by e-mail to the researcher)."""
+    code = code.strip().upper()
+    participant = q.participant_by_code(engine, code)
+    if participant is None:
+        raise StudyError(f"no participant has the completion code {code!r} (or they already withdrew)")
+    return withdraw(engine, participant.token)
 
 
 def _completion_code() -> str:

@@ -17,6 +17,7 @@ from study.data import active
 from study.errors import DatasetError, StudyError
 from study.labels import FAKE, REAL, class_name
 from study.survey import hints as model_hints
+from study.survey.checks import ExclusionRules, validate as validate_checks
 from study.survey.conditions import Condition, from_row, needs_hints
 
 DEFAULT_SIZE = 15  # the source study's survey length
@@ -59,8 +60,11 @@ class SetSummary:
     started: int  # saw at least the first image
     completed: int
     answers: int
+    withdrawn: int = 0  # consented, then withdrew: their answers are deleted
     conditions: tuple[dict, ...] = ()  # name, hint, hint_timing, feedback, display_ms, shows, counted, previews
     hint_run_id: int | None = None
+    attention_checks: int = 0
+    exclusion_rules: dict | None = None
 
     def as_dict(self) -> dict:
         return {**self.__dict__, "exclude_sets": list(self.exclude_sets), "conditions": list(self.conditions)}
@@ -156,13 +160,19 @@ def create_set(
     exclude_sets: list[int] | None = None,
     conditions: list[Condition] | None = None,
     hint_run_id: int | None = None,
+    attention_checks: int = 0,
+    exclusion_rules: ExclusionRules | None = None,
 ) -> SetSummary:
     """Draw and store a new set from `dataset` (usually active_dataset(engine)).
     exclude_sets: people who took part in these sets cannot take this one; None
     means every earlier set drawn from the same dataset (the same image pool).
     conditions: what each group sees (default: one 'control'); hinted ones need
-    hint_run_id, whose verdicts on every image of the set are computed now and frozen."""
+    hint_run_id, whose verdicts on every image of the set are computed now and frozen.
+    attention_checks: catch trials per participant; exclusion_rules: who the results
+    leave out (study/survey/checks.py), fixed from now on."""
     _check_sizes(size, pool)
+    exclusion_rules = exclusion_rules or ExclusionRules()
+    validate_checks(attention_checks, size, exclusion_rules)
     conditions = conditions or [Condition("control")]
     if needs_hints(conditions) and hint_run_id is None:
         hinted = ", ".join(c.name for c in conditions if c.shows_hint)
@@ -197,6 +207,8 @@ def create_set(
         exclude_sets=excluded,
         hint_run_id=run.run_id if run else None,
         hint_checkpoint_sha256=run.sha256 if run else None,
+        attention_checks=int(attention_checks),
+        exclusion_rules=exclusion_rules.as_dict(),
     )
     with q.write_transaction(engine) as conn:
         if open_now:
@@ -259,13 +271,61 @@ def edit_consent(engine: Engine, set_id: int, consent_text: str) -> None:
         raise StudyError("the consent text must not be empty")
     with q.write_transaction(engine) as conn:
         _require_set(conn, set_id)
-        counts = q.set_counts(conn, set_id)
-        if counts["consented"]:
+        people = q.count_real_consents(conn, set_id)  # researchers' previews aside
+        if people:
             raise StudyError(
-                f"{counts['consented']} participants have already agreed to this set's consent text; "
+                f"{people} participants have already agreed to this set's consent text; "
                 "create a new set to change it"
             )
         q.set_consent_text(conn, set_id, consent_text.strip())
+
+
+def change_design(
+    engine: Engine,
+    set_id: int,
+    *,
+    conditions: list[Condition] | None = None,
+    hint_run_id: int | None = None,
+    attention_checks: int | None = None,
+    exclusion_rules: ExclusionRules | None = None,
+) -> SetSummary:
+    """Change a set's conditions (with their hints), attention checks or exclusion rules,
+    only while nobody has consented to it (researchers' previews aside): afterwards the
+    design is what people were randomised into and what was pre-registered."""
+    row = _require_set(engine, set_id)
+    _refuse_once_consented(engine, set_id)  # first: whatever the change, this is the answer
+    conditions = conditions or [c for _, c in set_conditions(engine, set_id)]
+    checks_k = row.attention_checks if attention_checks is None else attention_checks
+    rules = exclusion_rules or ExclusionRules.from_dict(row.exclusion_rules)
+    validate_checks(checks_k, row.size, rules)
+    if needs_hints(conditions) and hint_run_id is None:
+        hint_run_id = row.hint_run_id
+    if needs_hints(conditions) and hint_run_id is None:
+        raise StudyError("a model or model_cam condition needs --hint-run RUN_ID")
+    run = model_hints.hint_run(engine, hint_run_id) if needs_hints(conditions) else None
+    hint_rows = []
+    if run is not None and (run.run_id != row.hint_run_id or run.sha256 != row.hint_checkpoint_sha256):
+        ids = tuple(r.image_id for r in q.set_images(engine, set_id))
+        hint_rows = model_hints.compute_hints(run, set_pixels(set_id, row.source, row.fingerprint, ids), DISPLAY_PX)
+    with q.write_transaction(engine) as conn:
+        q.lock_set_for_change(conn, set_id)
+        _refuse_once_consented(conn, set_id)  # again, inside the write: somebody may have just consented
+        qc.replace_conditions(conn, set_id, [c.as_dict() for c in conditions])
+        if run is None or hint_rows:
+            qc.delete_hints(conn, set_id)
+        if hint_rows:
+            qc.insert_hints(conn, set_id, hint_rows)
+        q.update_set(conn, set_id, attention_checks=int(checks_k), exclusion_rules=rules.as_dict(),
+                     hint_run_id=run.run_id if run else None, hint_checkpoint_sha256=run.sha256 if run else None)
+    return summary(engine, set_id)
+
+
+def _refuse_once_consented(engine_or_conn, set_id: int) -> None:
+    people = q.count_real_consents(engine_or_conn, set_id)
+    if people:
+        raise StudyError(f"{people} people have already consented to set {set_id}: its conditions, attention "
+                         "checks and exclusion rules are fixed; create a new set to change them (simulated "
+                         "participants count too: `python -m study survey simulate --remove` deletes them)")
 
 
 def consent_text(engine: Engine, set_id: int) -> str:
@@ -305,7 +365,8 @@ def ensure_open_set(engine: Engine):
 def summary(engine: Engine, set_id: int) -> SetSummary:
     row = _require_set(engine, set_id)
     counts = q.set_counts(engine, set_id)
-    counted = qc.counted_per_condition(engine, set_id, simulated=False)
+    rules = ExclusionRules.from_dict(row.exclusion_rules)
+    counted = qc.counted_per_condition(engine, set_id, simulated=False, failed_checks_count=not rules.failed_checks)
     previews = {r.condition_id: r.n for r in qc.participants_per_condition(engine, set_id) if r.is_preview}
     conditions = tuple(
         {**condition.as_dict(), "shows": condition.describe(), "counted": counted.get(cid, 0),
@@ -316,6 +377,8 @@ def summary(engine: Engine, set_id: int) -> SetSummary:
         id=row.id, name=row.name, source=row.source, split=row.split, size=row.size, seed=row.seed,
         design=row.design, pool_size=row.pool_size, status=row.status, is_demo=bool(row.is_demo),
         exclude_sets=tuple(row.exclude_sets or ()), **counts, conditions=conditions, hint_run_id=row.hint_run_id,
+        attention_checks=int(row.attention_checks or 0),
+        exclusion_rules=ExclusionRules.from_dict(row.exclusion_rules).as_dict(),
     )
 
 

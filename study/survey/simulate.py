@@ -32,6 +32,7 @@ import db.survey as q
 from study import survey
 from study.errors import StudyError
 from study.labels import other_label
+from study.survey import checks
 
 MAX_PARTICIPANTS = 1000
 MEAN_EASE = 0.30  # logit of P(right) for an average image and person: about 0.57, the paper's 8.46/15 = 0.564
@@ -39,6 +40,7 @@ EASE_SD = 0.9  # images differ a lot: some fool almost everyone
 ABILITY_SD = 0.35
 MEDIAN_RT_MS = 2800.0
 RT_SIGMA = 0.45
+FAIL_CHECK = 0.05  # careless people exist: a few press the wrong button on a catch trial
 FOLLOW_HINT = 0.35  # Groh et al. 2022: people often, not always, switched to the model's verdict
 
 
@@ -71,14 +73,23 @@ def simulate(engine: Engine, participants: int, seed: int, *, dropout: float = 0
         survey.begin(engine, token)
         person = q.participant_by_token(engine, token)
         set_id = person.set_id
+        person_seed = q.get_set(engine, set_id).seed
         labels = q.labels_of(engine, set_id, list(person.image_order))
         ability = rng.normal(0.0, ABILITY_SD)
         stop_after = int(rng.integers(1, len(person.image_order))) if rng.random() < dropout else None
         times = {}
         while True:
             step = survey.current_step(engine, survey.Visit(token=token))
-            if step.stage != "image" or (stop_after is not None and step.position > stop_after):
+            if step.stage == "feedback":
+                survey.continue_after_feedback(engine, token, step.position)
+                continue
+            if step.stage not in ("image", "check") or (stop_after is not None and step.position > stop_after):
                 break
+            if step.stage == "check":
+                expected = checks.expected_answer(person_seed, person.id, step.check)
+                survey.submit_check(engine, token, step.check,
+                                    other_label(expected) if rng.random() < FAIL_CHECK else expected)
+                continue
             image_id = person.image_order[step.position - 1]
             label = labels[image_id]
             if step.phase == "final":

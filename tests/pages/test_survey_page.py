@@ -39,7 +39,7 @@ def test_a_participant_consents_answers_every_image_and_gets_a_score_and_code(pa
     at.button[0].click().run()  # Start
     for k in range(1, 16):
         assert at.progress[0].text == f"Image {k} of 15" and len(at.image) == 1
-        assert [b.key for b in at.button] == [f"answer-real-{k}", f"answer-ai-{k}"]
+        assert [b.key for b in at.button] == [f"answer-real-{k}", f"answer-ai-{k}", "withdraw"]
         assert "test/" not in texts(at) and ".png" not in texts(at)  # no id, no label
         if k == 2:
             at.radio(key="confidence-2").set_value(5).run()
@@ -101,7 +101,7 @@ def test_closing_the_set_mid_survey_says_the_answers_are_kept_and_nothing_else(p
 
     survey.close_set(open_database(get_settings().database_url))
     at.button(key="answer-ai-2").click().run()
-    assert not at.error and not at.button and len(at.info) == 1
+    assert not at.error and [b.key for b in at.button] == ["withdraw"] and len(at.info) == 1
     assert "closed this survey for now" in at.info[0].value
     assert "Your answer so far is saved" in at.info[0].value and "continue where you stopped" in at.info[0].value
     assert n_rows(Answer) == 1
