@@ -1,12 +1,14 @@
 """The participant's survey page (app_pages/survey.py) through Streamlit's AppTest."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from apptest_helpers import texts
 from db import open_database
-from db.schema import Answer, Participant
+from db.schema import Answer, Participant, ShownImage
 from study.survey import flow as survey_flow
 from study.config import get_settings
 from helpers import APP_PAGES as PAGES
@@ -158,3 +160,63 @@ def test_a_model_cam_participant_answers_first_then_sees_the_verdict_and_map_and
     with open_database(get_settings().database_url).connect() as conn:
         stored = conn.execute(select(Answer.initial_answer, Answer.answer, Answer.confidence)).all()
     assert stored == [(1, 0, 3)]
+
+
+def make_set(**design):
+    from study import survey
+    from study.data import active
+
+    options = {k: design.pop(k) for k in ("feedback", "display_ms", "hint_timing") if k in design}
+    survey.create_set(open_database(get_settings().database_url), active.dataset_by_source("demo"), size=15,
+                      seed=2, close_current=True, conditions=survey.parse_conditions("control", **options), **design)
+
+
+def test_feedback_each_shows_right_or_wrong_then_the_next_picture(page):
+    make_set(feedback="each")
+    at = to_first_image(page.run())
+    at.button(key="answer-ai-1").click().run()
+    assert (at.success or at.error) and not at.progress[0].text.endswith("2 of 15")
+    [verdict] = [*at.success, *at.error]
+    assert ("Right: it is" in verdict.value) == bool(at.success)
+    at.button(key="feedback-next-1").click().run()
+    assert at.progress[0].text == "Image 2 of 15"
+
+
+def test_an_attention_check_asks_for_a_button_and_is_not_an_image(page):
+    from study.survey import checks
+
+    make_set(attention_checks=1)
+    at = to_first_image(page.run())
+    k = 1
+    while not [b for b in at.button if "check" in b.key]:
+        at.button(key=f"answer-real-{k}").click().run()
+        k += 1
+    assert at.progress[0].text == f"Image {k} of 15"  # the check does not count as an image
+    with open_database(get_settings().database_url).connect() as conn:
+        participant = conn.execute(select(Participant)).one()
+    expected = checks.expected_answer(2, participant.id, 1)
+    at.button(key="answer-ai-check-1" if expected else "answer-real-check-1").click().run()
+    assert [b.key for b in at.button if b.key.startswith("answer")] == [f"answer-real-{k}", f"answer-ai-{k}"]
+
+
+def test_a_hidden_picture_is_not_sent_again_and_the_person_still_answers(page, monkeypatch):
+    make_set(display_ms=500)
+    at = to_first_image(page.run())
+    assert len(at.image) == 1 and "shown for 0.5 seconds" in texts(at)
+    with open_database(get_settings().database_url).begin() as conn:
+        [row] = conn.execute(select(ShownImage)).all()
+        conn.execute(ShownImage.__table__.update().values(shown_at=row.shown_at - timedelta(seconds=2)))
+    at.run()  # a reload after the time is up
+    assert len(at.image) == 0 and "The picture is hidden now" in texts(at)
+    at.button(key="answer-real-1").click().run()
+    assert at.progress[0].text == "Image 2 of 15"
+
+
+def test_withdrawing_deletes_the_answers_and_says_so(page):
+    at = to_first_image(page.run())
+    at.button(key="answer-ai-1").click().run()
+    assert n_rows(Answer) == 1 and at.button(key="withdraw").disabled  # it needs the tick first
+    at.checkbox(key="withdraw-sure").check().run()
+    at.button(key="withdraw").click().run()
+    assert n_rows(Answer) == 0 and n_rows(Participant) == 1
+    assert "You have withdrawn from this study" in at.info[0].value and not at.button
