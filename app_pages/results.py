@@ -125,7 +125,8 @@ c2.metric("Incomplete", counts["incomplete"],
                "and never saw an image")
 by = counts["excluded_by"]
 c3.metric("Excluded", counts["excluded"],
-          help=f"simulated {by['simulated']}, speeders {by['speeder']}, demographic filter {by['demographic']}")
+          help=f"simulated {by['simulated']}, speeders {by['speeder']}, demographic filter {by['demographic']}, "
+               f"researchers' previews {by['preview']} (never counted)")
 c4.metric("Answers analysed", counts["answers_analysed"])
 
 if result.is_empty:
@@ -320,13 +321,20 @@ st.subheader("Export")
 e1, e2, e3 = st.columns(3)
 e1.download_button("Answers (CSV, one row per answer)", lambda: survey_export.answers_csv(engine, set_id),
                    file_name=f"survey-set-{set_id}-answers.csv", mime="text/csv", on_click="ignore")
+e1.download_button("Its data dictionary (CSV)", survey_export.dictionary_csv(survey_export.COLUMNS),
+                   file_name=f"survey-set-{set_id}-answers.dictionary.csv", mime="text/csv", on_click="ignore")
 e2.download_button("Participants (CSV)", lambda: participants_export.participants_csv(engine, set_id),
                    file_name=f"survey-set-{set_id}-participants.csv", mime="text/csv", on_click="ignore")
+e2.download_button("Its data dictionary (CSV)",
+                   survey_export.dictionary_csv(participants_export.PARTICIPANT_COLUMNS),
+                   file_name=f"survey-set-{set_id}-participants.dictionary.csv", mime="text/csv", on_click="ignore")
 if database_url.startswith("sqlite"):
     e3.download_button("Database (SQLite file)", lambda: database_bytes(database_url),
                        file_name="study.db", mime="application/vnd.sqlite3", on_click="ignore")
 else:
     e3.caption("The database is PostgreSQL: copy it with `pg_dump` (e.g. `pg_dump --format=custom "
                "--file=study.dump DBNAME`).")
-st.caption("The exports hold every participant, simulated ones marked (is_simulated = 1), whatever the filters above. "
-           "The same files: `python -m study export answers|participants|database --out PATH`.")
+st.caption("The exports hold every participant, simulated ones and researchers' previews marked (is_simulated = 1, "
+           "is_preview = 1), whatever the filters above. The same files, each with its data dictionary "
+           "(NAME.dictionary.csv: column, type, meaning) and the set's description (NAME.txt) beside it: "
+           "`python -m study export answers|participants|database --out PATH`.")

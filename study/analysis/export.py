@@ -1,10 +1,11 @@
 """The participants export: one CSV row per person who consented to a set, with
-their score, d' and paradata, and a data dictionary that lists the consent texts
-they agreed to."""
+their condition, score, d' and paradata; its data dictionary and a description
+that lists the consent texts they agreed to travel with it (study.survey.export)."""
 from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -12,10 +13,10 @@ import db.survey as q
 from study.analysis.results import load_answers, load_participants
 from study.analysis.scores import per_participant
 from study.labels import ANSWER_NAMES, CLASS_NAMES, FAKE, REAL
-from study.survey.export import COLUMNS, data_dictionary
+from study.survey.export import COLUMNS, Column, ExportFiles, set_description, write_export
 from study.survey.sets import summary
 
-PARTICIPANT_COLUMNS = {
+PARTICIPANT_COLUMNS = {  # in order; new columns go at the end
     "participant_id": COLUMNS["participant_id"],
     "prolific_pid": COLUMNS["prolific_pid"],
     "study_id": COLUMNS["study_id"],
@@ -23,26 +24,33 @@ PARTICIPANT_COLUMNS = {
     "age_band": COLUMNS["age_band"],
     "ai_exposure": COLUMNS["ai_exposure"],
     "is_simulated": COLUMNS["is_simulated"],
-    "completed": "1 = answered every image of the set",
-    "consented_at": "UTC time of consent",
-    "started_at": "UTC time the first image was requested; empty = never started",
-    "completed_at": "UTC time the last answer was committed; empty = not completed",
-    "saw_first_image": "1 = the first image was sent to them (counted as started)",
-    "consent_hash": "sha256 of the consent text they saw and agreed to (texts listed at the end of this file); "
-                    "empty = consented before versions were recorded",
-    "ignored_clicks": "clicks the survey did not act on: too soon after a page appeared (a double click), "
-                      "an image already answered in another window, or after the set closed",
-    "answered": "number of answers stored",
-    "correct": "number of right answers (the score, for a completed participant)",
-    "accuracy_real": "share right among this participant's REAL images",
-    "accuracy_fake": "share right among this participant's FAKE images",
-    "hits": f"answered '{ANSWER_NAMES[FAKE]}' to a {CLASS_NAMES[FAKE]} image",
-    "false_alarms": f"answered '{ANSWER_NAMES[FAKE]}' to a {CLASS_NAMES[REAL]} image",
-    "dprime": "d' = z(H) - z(F), log-linear correction (Hautus 1995): H = (hits + 0.5) / (FAKE + 1), "
-              "F = (false alarms + 0.5) / (REAL + 1)",
-    "criterion": f"c = -(z(H) + z(F)) / 2, same correction; > 0 leans towards '{ANSWER_NAMES[REAL]}'",
-    "binomial_p": "one-sided exact binomial p of `correct` or more right out of `answered` by guessing",
-    "median_response_ms_server": "median of this participant's response_ms_server (see the answers export)",
+    "completed": Column("boolean", "1 = answered every image of the set"),
+    "consented_at": Column("datetime", "UTC time of consent"),
+    "started_at": Column("datetime", "UTC time the first image was requested; empty = never started"),
+    "completed_at": Column("datetime", "UTC time the last answer was committed; empty = not completed"),
+    "saw_first_image": Column("boolean", "1 = the first image was sent to them (counted as started)"),
+    "consent_hash": Column("string", "sha256 of the consent text they saw and agreed to (texts listed in the "
+                                     "description file beside this one); empty = consented before versions were "
+                                     "recorded"),
+    "ignored_clicks": Column("integer", "clicks the survey did not act on: too soon after a page appeared (a double "
+                                        "click), an image already answered in another window, or after the set "
+                                        "closed"),
+    "answered": Column("integer", "number of answers stored"),
+    "correct": Column("integer", "number of right answers (the score, for a completed participant)"),
+    "accuracy_real": Column("number", "share right among this participant's REAL images"),
+    "accuracy_fake": Column("number", "share right among this participant's FAKE images"),
+    "hits": Column("integer", f"answered '{ANSWER_NAMES[FAKE]}' to a {CLASS_NAMES[FAKE]} image"),
+    "false_alarms": Column("integer", f"answered '{ANSWER_NAMES[FAKE]}' to a {CLASS_NAMES[REAL]} image"),
+    "dprime": Column("number", "d' = z(H) - z(F), log-linear correction (Hautus 1995): H = (hits + 0.5) / "
+                               "(FAKE + 1), F = (false alarms + 0.5) / (REAL + 1)"),
+    "criterion": Column("number", f"c = -(z(H) + z(F)) / 2, same correction; > 0 leans towards "
+                                  f"'{ANSWER_NAMES[REAL]}'"),
+    "binomial_p": Column("number", "one-sided exact binomial p of `correct` or more right out of `answered` by "
+                                   "guessing"),
+    "median_response_ms_server": Column("number", "median of this participant's response_ms_server (see the "
+                                                  "answers export)"),
+    "condition": COLUMNS["condition"],
+    "is_preview": COLUMNS["is_preview"],
 }
 
 
@@ -62,16 +70,23 @@ def participants_csv(engine: Engine, set_id: int) -> str:
             int(bool(row.saw_first_image)), _text(row.consent_hash), int(row.ignored_clicks),
             _int(row.answered), _int(row.correct), _float(row.accuracy_real), _float(row.accuracy_fake),
             _int(row.hits), _int(row.false_alarms), _float(row.dprime), _float(row.criterion),
-            _float(row.binomial_p), _float(row.median_response_ms),
+            _float(row.binomial_p), _float(row.median_response_ms), _text(row.condition), int(bool(row.is_preview)),
         ])
     return out.getvalue()
 
 
-def participants_dictionary(engine: Engine, set_id: int) -> str:
-    head = data_dictionary(engine, set_id).split("\n\n", 1)[0]
+def participants_description(engine: Engine, set_id: int) -> str:
+    """The set's description and every consent text its participants agreed to."""
     texts = [f"--- consent text {row.hash} ---\n{row.text}" for row in q.consent_texts_of_set(engine, set_id)]
-    return (head + "\n\n" + "\n".join(f"{k}: {v}" for k, v in PARTICIPANT_COLUMNS.items()) + "\n\n"
+    return (set_description(engine, set_id) + "\n"
             + ("\n\n".join(texts) if texts else "no consent text recorded yet") + "\n")
+
+
+def write_participants(engine: Engine, set_id: int, out: Path) -> tuple[ExportFiles, int]:
+    """The participants export with its dictionary and description: (files, rows)."""
+    text = participants_csv(engine, set_id)
+    return (write_export(out, text, PARTICIPANT_COLUMNS, participants_description(engine, set_id)),
+            text.count("\n") - 1)
 
 
 def _text(value) -> str:

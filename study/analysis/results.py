@@ -2,6 +2,7 @@
 `python -m study results` both call analyse() and show what it returns.
 
 Who counts (Inclusion; image filters are another thing, study.data.filters):
+- researchers' previews of a condition are never counted, whatever is asked;
 - simulated participants (`survey simulate`) are left out unless asked for;
 - a demographic filter keeps only participants with the chosen optional answers;
 - "speeders", whose median response time is below a threshold, are left out;
@@ -32,11 +33,13 @@ from study.analysis import humans_vs_models as analysis_models
 from study.analysis import scores as analysis_scores
 from study.errors import StudyError
 from study.labels import FAKE, REAL, predicted_labels
-from study.survey.sets import SetSummary, set_pixels, summary
+from study.survey.sets import SetSummary, set_conditions, set_pixels, summary
 
 SKIPPED = "skipped"  # how a skipped optional question is named in an Inclusion
 ANSWER_COLUMNS = ["participant_id", "is_simulated", "completed", "age_band", "ai_exposure", "position",
-                  "image_id", "label", "answer", "correct", "confidence", "response_ms"]
+                  "image_id", "label", "answer", "correct", "confidence", "response_ms",
+                  "is_preview", "condition", "hint_verdict", "hint_p_ai", "initial_answer", "first_response_ms"]
+EXCLUSION_REASONS = ("preview", "simulated", "demographic", "speeder")  # in the order mark_participants applies them
 
 
 @dataclass(frozen=True)
@@ -86,14 +89,21 @@ def load_answers(engine: Engine, set_id: int) -> pd.DataFrame:
         "completed": r.completed_at is not None, "age_band": r.age_band, "ai_exposure": r.ai_exposure,
         "position": int(r.position), "image_id": r.image_id, "label": int(r.label), "answer": int(r.answer),
         "correct": int(bool(r.correct)), "confidence": np.nan if r.confidence is None else float(r.confidence),
-        "response_ms": float(r.response_ms),
+        "response_ms": float(r.response_ms), "is_preview": bool(r.is_preview), "condition": r.condition,
+        "hint_verdict": _float_or_nan(r.hint_verdict), "hint_p_ai": _float_or_nan(r.hint_p_ai),
+        "initial_answer": _float_or_nan(r.initial_answer), "first_response_ms": _float_or_nan(r.first_response_ms),
     } for r in rows], columns=ANSWER_COLUMNS)
-    return frame.astype({"confidence": float, "response_ms": float})
+    return frame.astype({"confidence": float, "response_ms": float, "is_preview": bool, "hint_verdict": float,
+                         "hint_p_ai": float, "initial_answer": float, "first_response_ms": float})
+
+
+def _float_or_nan(value) -> float:
+    return np.nan if value is None else float(value)
 
 
 PARTICIPANT_COLUMNS = ["participant_id", "is_simulated", "completed", "saw_first_image", "age_band", "ai_exposure",
                        "prolific_pid", "study_id", "session_id", "consented_at", "started_at", "completed_at",
-                       "consent_hash", "ignored_clicks"]
+                       "consent_hash", "ignored_clicks", "is_preview", "condition"]
 
 
 def load_participants(engine: Engine, set_id: int) -> pd.DataFrame:
@@ -101,6 +111,7 @@ def load_participants(engine: Engine, set_id: int) -> pd.DataFrame:
     rows = q.participants_of_set(engine, set_id)
     viewers = q.saw_first_image(engine, set_id)
     ignored = q.ignored_click_counts(engine, set_id)
+    names = {cid: condition.name for cid, condition in set_conditions(engine, set_id)}
     when = lambda moment: None if moment is None else q.as_utc(moment).isoformat()  # noqa: E731
     return pd.DataFrame([{
         "participant_id": int(r.id), "is_simulated": bool(r.is_simulated), "completed": r.completed_at is not None,
@@ -109,6 +120,7 @@ def load_participants(engine: Engine, set_id: int) -> pd.DataFrame:
         "study_id": r.study_id, "session_id": r.session_id, "consented_at": when(r.consented_at),
         "started_at": when(r.started_at), "completed_at": when(r.completed_at),
         "consent_hash": r.consent_hash, "ignored_clicks": ignored.get(r.id, 0),
+        "is_preview": bool(r.is_preview), "condition": names.get(r.condition_id),
     } for r in rows], columns=PARTICIPANT_COLUMNS)
 
 
@@ -139,11 +151,14 @@ def _matches(values: pd.Series, allowed: tuple[str, ...] | None) -> pd.Series:
 
 def mark_participants(participants: pd.DataFrame, answers: pd.DataFrame, inclusion: Inclusion) -> pd.DataFrame:
     """participants plus median_response_ms and `excluded` ("" = kept; else the
-    first reason: simulated, demographic, speeder)."""
+    first reason of EXCLUSION_REASONS: preview (always), simulated, demographic,
+    speeder). A table without is_preview holds no previews."""
     table = participants.copy()
     medians = answers.groupby("participant_id")["response_ms"].median() if len(answers) else pd.Series(dtype=float)
     table["median_response_ms"] = table["participant_id"].map(medians).astype(float)
     reason = pd.Series("", index=table.index, dtype=object)
+    if "is_preview" in table:
+        reason[table["is_preview"].eq(True)] = "preview"  # NaN or None: not a preview
     if not inclusion.include_simulated:
         reason[(reason == "") & table["is_simulated"].astype(bool)] = "simulated"
     demographic = (_matches(table["age_band"], inclusion.age_bands)
@@ -263,7 +278,7 @@ def analyse(engine: Engine, set_id: int, inclusion: Inclusion = Inclusion(),
         "incomplete": int((~kept["completed"].astype(bool) & kept["saw_first_image"].astype(bool)).sum()),
         "consented_only": int((~kept["saw_first_image"].astype(bool)).sum()),
         "excluded": int(len(marked) - len(kept)),
-        "excluded_by": {reason: int(excluded.get(reason, 0)) for reason in ("simulated", "demographic", "speeder")},
+        "excluded_by": {reason: int(excluded.get(reason, 0)) for reason in EXCLUSION_REASONS},
         "in_score_distribution": int(len(scored)),
         "answers_analysed": int(len(answers)),
     }
@@ -312,11 +327,11 @@ def demographic_options(participants: pd.DataFrame, column: str) -> list[str]:
 
 def counted_answers(answers: pd.DataFrame, inclusion: Inclusion = Inclusion()) -> pd.DataFrame:
     """The answers (load_answers' rows) that the answer-level figures count under
-    this inclusion, by the Results page's rule (mark_participants): simulated
-    participants left out unless inclusion.include_simulated, then the demographic
+    this inclusion, by the Results page's rule (mark_participants): previews never,
+    simulated participants left out unless inclusion.include_simulated, then the demographic
     and speeder rules, then completed participants only if asked."""
-    people = answers.drop_duplicates("participant_id")[["participant_id", "is_simulated", "completed",
-                                                         "age_band", "ai_exposure"]]
+    columns = ["participant_id", "is_simulated", "completed", "age_band", "ai_exposure"]
+    people = answers.drop_duplicates("participant_id")[columns + (["is_preview"] if "is_preview" in answers else [])]
     marked = mark_participants(people, answers, inclusion)
     kept = marked[(marked["excluded"] == "") & (marked["completed"] | (not inclusion.completed_only))]
     return answers[answers["participant_id"].isin(kept["participant_id"])].reset_index(drop=True)

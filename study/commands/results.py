@@ -76,7 +76,8 @@ def _lines(result, data: dict) -> list[str]:
         f"participants: {c['completed']} completed, {c['incomplete']} incomplete (saw at least the first image), "
         f"{c['consented_only']} consented without seeing an image, {c['excluded']} excluded "
         f"(simulated {c['excluded_by']['simulated']}, speeders {c['excluded_by']['speeder']}, "
-        f"demographic filter {c['excluded_by']['demographic']}); {c['answers_analysed']} answers analysed",
+        f"demographic filter {c['excluded_by']['demographic']}, researchers' previews "
+        f"{c['excluded_by']['preview']}); {c['answers_analysed']} answers analysed",
     ]
     if result.is_empty:
         lines.append("no answers to analyse yet" + (" (simulated participants are left out; add "
@@ -125,19 +126,9 @@ def export_command(args) -> int:
         return 0
     engine = study_engine()
     set_id = analysis.resolve_set_id(engine, args.set_id)
-    if args.what == "answers":
-        text, notes = survey_export.answers_csv(engine, set_id), survey_export.data_dictionary(engine, set_id)
-    else:
-        text, notes = (participants_export.participants_csv(engine, set_id),
-                       participants_export.participants_dictionary(engine, set_id))
-    dictionary = args.out.with_suffix(".txt")
-    try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-        dictionary.write_text(notes)
-    except OSError as err:
-        raise StudyError(f"cannot write {args.out}: {err.strerror or err}") from None
-    rows = text.count("\n") - 1
-    emit({"what": args.what, "set_id": set_id, "csv": str(args.out), "dictionary": str(dictionary), "rows": rows},
-         args.json, [f"wrote {rows} {args.what} rows of set {set_id} to {args.out} (column meanings in {dictionary})"])
+    write = survey_export.write_answers if args.what == "answers" else participants_export.write_participants
+    files, rows = write(engine, set_id, args.out)
+    emit({"what": args.what, "set_id": set_id, **files.as_dict(), "rows": rows}, args.json,
+         [f"wrote {rows} {args.what} rows of set {set_id} to {files.csv} (column meanings in {files.dictionary}, "
+          f"the set described in {files.description})"])
     return 0

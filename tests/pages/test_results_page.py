@@ -60,7 +60,7 @@ def test_simulated_participants_are_marked_and_left_out_until_included(with_simu
     assert set(table["true label"]) == {"REAL", "FAKE"}
     people = next(d.value for d in at.dataframe if "simulated" in d.value.columns)
     assert (people["simulated"] == "SIMULATED").all()
-    assert len(at.get("download_button")) == 3
+    assert len(at.get("download_button")) == 5  # answers and participants with their dictionaries, database
 
 
 def test_filters_change_who_counts(with_simulated):

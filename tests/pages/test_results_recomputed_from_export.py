@@ -135,7 +135,10 @@ def test_participants_and_database_exports(capsys, simulated_study, tmp_path):
     assert len(table) == 14 and table["is_simulated"].eq(1).all()
     assert table.set_index("participant_id")["correct"].to_dict() == answers.groupby("participant_id")[
         "correct"].sum().to_dict()
-    assert "Hautus" in (tmp_path / "people.txt").read_text()
+    dictionary = pd.read_csv(tmp_path / "people.dictionary.csv")
+    assert dictionary["column"].tolist() == list(table.columns)
+    assert "Hautus" in dictionary.set_index("column").loc["dprime", "meaning"]
+    assert "--- consent text" in (tmp_path / "people.txt").read_text()
 
     copy = tmp_path / "copy.db"
     code, out, _ = run(capsys, "export", "database", "--out", copy, "--json")

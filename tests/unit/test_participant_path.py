@@ -248,7 +248,7 @@ def test_the_exports_carry_the_consent_version_its_text_the_ignored_clicks_and_t
     people = list(csv.DictReader(io.StringIO(participants_export.participants_csv(engine, set_id))))
     digest = survey.consent_digest(survey.DEFAULT_CONSENT)
     assert [(p["consent_hash"], p["ignored_clicks"], p["saw_first_image"]) for p in people] == [(digest, "1", "1")]
-    notes = participants_export.participants_dictionary(engine, set_id)
+    notes = participants_export.participants_description(engine, set_id)
     assert f"--- consent text {digest} ---" in notes and survey.DEFAULT_CONSENT in notes
     answers = list(csv.DictReader(io.StringIO(survey.answers_csv(engine, set_id))))
     assert [a["paused_ms"] for a in answers] == ["0"]
