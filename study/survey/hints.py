@@ -28,8 +28,8 @@ class Hint:
     @property
     def words(self) -> str:
         """The hint as the participant reads it."""
-        return f"The AI model says: **{answer_name(self.verdict)}** (it gives {self.p_ai:.0%} that it is " \
-               f"{answer_name(FAKE).lower()})."
+        return f"The AI model says: **{answer_name(self.verdict)}** (it gives a {self.p_ai:.0%} chance that " \
+               f"it is {answer_name(FAKE)})."
 
 
 @dataclass(frozen=True)
