@@ -212,7 +212,7 @@ def current_step(engine: Engine, visit: Visit, remembered: Sequence[str | None] 
         return Step("withdrawn", survey=info, token=participant.token)
     if participant.completed_at is not None:
         return _done(engine, participant, survey, info)
-    if survey.status != "open":
+    if not _accepting(survey, participant):
         return Step("closed", survey=info, token=participant.token,
                     answered=q.count_answers(engine, participant.id))
     if participant.questions_at is None:
@@ -318,6 +318,12 @@ def _active(conn, token: str):
     if participant.withdrawn_at is not None:
         raise StudyError("You withdrew from this study, so nothing more is recorded. Thank you.")
     return participant
+
+
+def _accepting(survey, participant) -> bool:
+    """Whether the set takes this participant's answers: an open set; a researcher's
+    preview also tries a set that is not open yet (a draft)."""
+    return survey.status == "open" or (bool(participant.is_preview) and survey.status == "draft")
 
 
 def _info(survey) -> SurveyInfo:
@@ -512,7 +518,7 @@ def submit_answer(
             q.insert_ignored_click(conn, dict(ignored, reason="already_answered"))
             return AnswerOutcome("duplicate", position, int(stored.answer), participant.completed_at is not None)
         survey = q.get_set(conn, participant.set_id)
-        if survey.status != "open":
+        if not _accepting(survey, participant):
             q.insert_ignored_click(conn, dict(ignored, reason="set_closed"))
             return AnswerOutcome("closed", position, None, False)
         answered = q.count_answers(conn, participant.id)
@@ -572,7 +578,7 @@ def submit_first_answer(
             q.insert_ignored_click(conn, dict(ignored, reason="already_answered"))
             return AnswerOutcome("duplicate", position, int(stored.answer), False)
         survey = q.get_set(conn, participant.set_id)
-        if survey.status != "open":
+        if not _accepting(survey, participant):
             q.insert_ignored_click(conn, dict(ignored, reason="set_closed"))
             return AnswerOutcome("closed", position, None, False)
         answered = q.count_answers(conn, participant.id)

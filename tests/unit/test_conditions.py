@@ -220,3 +220,18 @@ def test_survey_create_on_the_command_line_lists_the_conditions(capsys, study_ho
                            "--hint-run", "4242")
     assert code == 2 and err.strip().splitlines() == [
         "error: --hint-run 4242: there is no training run 4242 (the Training page lists the finished runs)"]
+
+
+def test_a_researcher_previews_a_draft_set_before_anybody_can_take_it(engine, finished_run):
+    _, run_id = finished_run
+    conditions = survey.parse_conditions("control,model", hint_timing="after_first")
+    info = survey.create_set(engine, active.dataset_by_source("demo"), size=4, seed=3, conditions=conditions,
+                             hint_run_id=run_id, open_now=False)
+    assert survey.current_step(engine, survey.Visit(), ()).stage == "not_open"  # participants cannot reach a draft
+    token = survey.start_preview(engine, info.id, "model")
+    step = to_first_image(engine, token)
+    assert (step.stage, step.phase, step.condition.name) == ("image", "first", "model")
+    assert survey.submit_first_answer(engine, token, 1, 1).status == "stored"
+    assert survey.current_step(engine, survey.Visit(token=token)).hint is not None
+    assert survey.summary(engine, info.id).consented == 1 and all(
+        c["counted"] == 0 for c in survey.summary(engine, info.id).conditions)
