@@ -1,8 +1,9 @@
-"""The fields that the job forms share (Training, Filter experiments, Sweeps):
-the model, the data, the device and the image filter, each written once. The
-choices come from the domain: the zoo's models with the paper's recipe's model
-preselected (study.ml.recipe.TrainConfig), the devices study.ml.devices knows,
-the sources a job of this kind can use (study.jobs.data_choices)."""
+"""The fields that the forms share (Training, Filter experiments, Sweeps, Survey
+sets): the model, the data, the device, the image filter and a trained model,
+each written once. The choices come from the domain: the zoo's models with the
+paper's recipe's model preselected (study.ml.recipe.TrainConfig), the devices
+study.ml.devices knows, the sources a job of this kind can use
+(study.jobs.data_choices), the finished runs with a checkpoint (study.ml.runs)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,8 +16,16 @@ from study.data import filters
 from study.data.active import DEMO_SOURCE
 from study.ml.devices import CHOICES as DEVICE_CHOICES
 from study.ml.recipe import TrainConfig
+from study.ml.runs import usable_runs
+from ui.formatting import pct
 
 NO_FILTER = "none"
+TRAIN_COMMAND = "python -m study train --model lenet --data demo --epochs 3"
+NO_USABLE_RUN = (
+    "No finished training run with a checkpoint exists yet. Train one on the **Training** page, or from the "
+    f"command line: `{TRAIN_COMMAND}` (a LeNet on the synthetic demo pool, about a minute on a laptop); "
+    "it is offered here when it finishes."
+)
 
 
 def source_label(source: str) -> str:
@@ -60,3 +69,19 @@ def data_select(kind: str, engine, *, key: str, container=st, default: str | Non
     for reason in left_out:
         container.caption(f"Not offered: {reason}.")
     return choice
+
+
+def usable_run_select(engine, *, key: str, label: str, help: str | None = None, container=st) -> int | None:
+    """A finished training run with its checkpoint on disk, newest first and
+    preselected; None, after a line saying how to train one, when there is none."""
+    runs = {run.run_id: run for run in usable_runs(engine)}
+    if not runs:
+        container.warning(f"**{label}:** {NO_USABLE_RUN}")
+        return None
+
+    def describe(run_id: int) -> str:
+        run = runs[run_id]
+        accuracy = "" if run.test_accuracy is None else f" · test accuracy {pct(run.test_accuracy)}"
+        return f"run {run_id} · {run.model} on {source_label(run.data) if run.data else 'unknown data'}{accuracy}"
+
+    return container.selectbox(label, list(runs), key=key, format_func=describe, help=help)

@@ -5,6 +5,7 @@ Accuracies in rows are percentages as numbers (None where not measured); the pag
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -55,6 +56,31 @@ def finished_runs(engine: Engine, *, limit: int = 200) -> list[dict]:
                      "train acc": percent(metrics.get("train_acc")), "val acc": percent(metrics.get("val_acc")),
                      "test acc": percent(metrics.get("test_accuracy")), "finished": run["finished_at"]})
     return rows
+
+
+@dataclass(frozen=True)
+class UsableRun:
+    """A finished run whose checkpoint is on disk: a model that can be asked (the
+    hints of a survey set). test_accuracy: a fraction, None if not measured."""
+
+    run_id: int
+    model: str
+    data: str
+    test_accuracy: float | None
+    finished_at: object
+
+
+def usable_runs(engine: Engine, *, limit: int = 500) -> list[UsableRun]:
+    """The finished runs whose checkpoint file still exists, newest first (what
+    study.survey.hints.hint_run accepts)."""
+    usable = []
+    for run in list_runs(engine, status="finished", limit=limit):
+        path = run["checkpoint_path"]
+        if path and Path(path).is_file():
+            usable.append(UsableRun(int(run["id"]), run["model"],
+                                    run["dataset_source"] or (run["config"] or {}).get("data") or "",
+                                    (run["metrics"] or {}).get("test_accuracy"), run["finished_at"]))
+    return usable
 
 
 @dataclass(frozen=True)
