@@ -1,5 +1,5 @@
 """Researcher page "Results": how well people did, which images fooled them,
-and where humans and models agree. Every figure comes from study.analysis
+how the conditions compare, and where humans and models agree. Every figure comes from study.analysis
 (the same numbers `python -m study results --json` prints); this page only
 chooses, lays out and draws. Image ids are shown here on purpose: researchers
 need them, and this page is behind the researcher login."""
@@ -12,6 +12,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from study import analysis, survey
+from study.analysis import condition_charts
+from study.analysis import conditions as analysis_conditions
 from study.analysis import humans_vs_models as analysis_models
 from study.analysis import export as participants_export
 from study.database import database_bytes
@@ -199,6 +201,32 @@ with st.expander("Participants"):
                        "accuracy_real": st.column_config.NumberColumn("acc. REAL", format="percent"),
                        "accuracy_fake": st.column_config.NumberColumn("acc. FAKE", format="percent")},
     )
+
+# --- conditions ---------------------------------------------------------------------
+if result.by_condition is not None:
+    by_condition = result.by_condition
+    st.subheader("Conditions")
+    st.dataframe(analysis_conditions.summary_table(by_condition), hide_index=True, key="conditions-table")
+    st.caption(
+        f"Participants: those with at least one analysed answer; the score and its 95% CI: those who answered "
+        f"every image. Who counts is chosen above; researchers' previews never count. A figure that would rest on "
+        f"fewer than {by_condition['min_participants']} participants reads “{analysis_conditions.NOT_ENOUGH}”.")
+    for line in analysis_conditions.comparison_lines(by_condition):
+        st.markdown(line)
+    st.plotly_chart(condition_charts.accuracy_figure(by_condition), key="conditions-accuracy")
+    reliance = analysis_conditions.reliance_table(by_condition)
+    if len(reliance):
+        st.plotly_chart(condition_charts.reliance_figure(by_condition), key="conditions-reliance")
+        st.dataframe(reliance, hide_index=True, key="conditions-reliance-table")
+        st.caption("Agreement: the final answer equals the model's verdict. In after_first conditions a switch "
+                   "is a final answer that differs from the first, given once the model's verdict was shown; "
+                   "accuracy before and after counts the same images.")
+    st.plotly_chart(condition_charts.calibration_figure(by_condition), key="conditions-calibration")
+    st.caption("Calibration: the share of right answers at each confidence level (answers without a confidence "
+               "left out); hover a point for its n, or open the table.")
+    with st.expander("Calibration table"):
+        st.dataframe(analysis_conditions.calibration_table(by_condition), hide_index=True,
+                     key="conditions-calibration-table")
 
 # --- image by image -----------------------------------------------------------------
 st.subheader("Image by image")

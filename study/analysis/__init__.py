@@ -1,6 +1,6 @@
 """The analysis wing: what the study found, computed from the database for one
 survey set (results, participants' scores and d', image-by-image tables, humans
-vs models, the participants export). May import study.survey, study.ml,
+vs models, the conditions compared, the participants export). May import study.survey, study.ml,
 study.data, db and models; never streamlit, pages or the CLI.
 The Results page and `python -m study results` call analyse() and show what it returns."""
 from study.analysis.results import (

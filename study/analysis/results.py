@@ -28,6 +28,7 @@ from scipy import stats
 from sqlalchemy import Engine
 
 import db.survey as q
+from study.analysis import conditions as analysis_conditions
 from study.analysis import images as analysis_images
 from study.analysis import humans_vs_models as analysis_models
 from study.analysis import scores as analysis_scores
@@ -188,6 +189,7 @@ class Results:
     humans: analysis_models.HumanComparison
     response_times: dict
     models: list[analysis_models.ModelComparison] = field(default_factory=list)
+    by_condition: dict | None = None  # conditions.by_condition, for a set with conditions worth comparing
 
     @property
     def is_empty(self) -> bool:
@@ -216,6 +218,7 @@ class Results:
             "humans": self.humans.as_dict(),
             "models": [m.as_dict() for m in self.models],
             "images": self.images[image_fields + model_fields].to_dict(orient="records"),
+            **({"by_condition": self.by_condition} if self.by_condition is not None else {}),
         })
 
 
@@ -312,6 +315,8 @@ def analyse(engine: Engine, set_id: int, inclusion: Inclusion = Inclusion(),
         accuracy=accuracy, sdt_pooled=analysis_scores.signal_detection(hits, misses, fas, crs), sdt_mean=sdt_mean,
         images=images, humans=analysis_models.compare_humans(answers, images),
         response_times=_response_times(answers), models=comparisons,
+        by_condition=(analysis_conditions.by_condition(info.conditions, answers, scored, info.size)
+                      if analysis_conditions.wanted(info.conditions) else None),
     )
 
 

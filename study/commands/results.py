@@ -105,10 +105,56 @@ def _lines(result, data: dict) -> list[str]:
                      "survey images, "
                      f"kappa with the human majority {_fmt(model['kappa_vs_majority'], 3)} "
                      f"({model['n_compared']} images with a majority)")
+    if "by_condition" in data:
+        lines += _condition_lines(data["by_condition"])
     lines.append("per image (share right, n):")
     for image in data["images"]:
         lines.append(f"  {image['image_id']}  {class_name(image['label'])}  "
                      f"{percent_text(image['share_right'])} of {image['n']}")
+    return lines
+
+
+def _share(figure: dict) -> str:
+    return (f"{percent_text(figure['share']) if figure['share'] is not None else 'not enough data'} "
+            f"(n = {figure['n_answers']} answers, {figure['n_participants']} participants)")
+
+
+def _condition_lines(data: dict) -> list[str]:
+    lines = [f"by condition (figures from fewer than {data['min_participants']} participants: not enough data):"]
+    for c in data["conditions"]:
+        s, sdt = c["score"], c["sdt"]
+        if not c["enough_data"]:
+            lines.append(f"  {c['name']}: n = {c['n']} participants: not enough data")
+            continue
+        lines.append(
+            f"  {c['name']}: n = {c['n']} participants ({c['n_completed']} completed, {c['n_answers']} answers), "
+            f"accuracy {percent_text(c['accuracy'])}, mean score {_fmt(s['mean'])} "
+            f"95% CI [{_fmt(s['ci_low'])}, {_fmt(s['ci_high'])}] (n = {s['n']}), "
+            f"d' {_fmt(sdt['pooled']['dprime'], 3)}, c {_fmt(sdt['pooled']['criterion'], 3)}")
+        if c["reliance"]:
+            lines.append(f"    agreed with the model when it was right {_share(c['reliance']['agreement_model_right'])}, "
+                         f"when it was wrong {_share(c['reliance']['agreement_model_wrong'])}")
+        if c["switching"]:
+            sw = c["switching"]
+            lines.append(f"    switched to the model {_share(sw['switched_to_model'])}, away from it "
+                         f"{_share(sw['switched_away_from_model'])}; accuracy before the hint "
+                         f"{_share(sw['accuracy_before_hint'])}, after {_share(sw['accuracy_after_hint'])}")
+    comparison = data["comparison"]
+    if comparison["note"]:
+        lines.append(f"  comparison: {comparison['note']}")
+        return lines
+    chi, logit = comparison["chi_square"], comparison["logistic"]
+    lines.append(f"  chi-square (right/wrong by condition, {chi['n_answers']} answers): "
+                 + (chi["note"] or f"chi2({chi['df']}) = {_fmt(chi['statistic'], 3)}, p = {_fmt(chi['p'], 4)}"))
+    if logit["note"]:
+        lines.append(f"  logistic regression: {logit['note']}")
+    else:
+        terms = "; ".join(f"{t['condition']} OR {_fmt(t['odds_ratio'], 3)} [{_fmt(t['odds_ratio_ci_low'], 3)}, "
+                          f"{_fmt(t['odds_ratio_ci_high'], 3)}], p = {_fmt(t['p'], 4)}" for t in logit["terms"])
+        lines.append(f"  logistic regression of correctness on condition (reference {logit['reference']}, "
+                     f"SE clustered by participant, {logit['n_participants']} participants): {terms}; "
+                     f"joint Wald chi2({logit['wald']['df']}) = {_fmt(logit['wald']['statistic'], 3)}, "
+                     f"p = {_fmt(logit['wald']['p'], 4)}")
     return lines
 
 
