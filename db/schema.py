@@ -372,3 +372,39 @@ class TrainingJob(Base):
     __table_args__ = (
         _CheckConstraint("status IN ('queued', 'running', 'finished', 'failed', 'cancelled')", name="status"),
     )
+
+
+# --- researchers' own image sets -------------------------------------------------
+
+
+class ImageSet(Base):
+    """A researcher's own images, imported once (study/data/imports.py): each stored
+    content-addressed under STUDY_HOME/images, without metadata; ImageSetItem lists them."""
+
+    __tablename__ = "image_set"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    source: Mapped[str] = mapped_column(Text)  # the folder or archive as given
+    max_side: Mapped[int] = mapped_column(Integer)  # the long-side cap the images were stored under
+    n_images: Mapped[int] = mapped_column(Integer)
+    report: Mapped[dict] = mapped_column(JSON)  # what the import did: counts, duplicates, failures
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ImageSetItem(Base):
+    """One image of an image set: its stored content, label and where it came from."""
+
+    __tablename__ = "image_set_item"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("image_set.id"))
+    sha256: Mapped[str] = mapped_column(String(64))  # of the stored PNG: its file name in the store
+    label: Mapped[int] = mapped_column(Integer)
+    generator: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    category: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    source_path: Mapped[str] = mapped_column(Text)  # inside the source; never shown to participants
+    __table_args__ = (
+        UniqueConstraint("set_id", "sha256", name="uq_image_set_item_set_sha256"),
+        CheckConstraint("label IN (0, 1)", name="label"),
+    )

@@ -1,4 +1,4 @@
-"""`python -m study data prepare|status|download`: point the study at CIFAKE."""
+"""`python -m study data prepare|status|download`: point the study at CIFAKE; `data import`: your own images."""
 from __future__ import annotations
 
 import os
@@ -32,10 +32,43 @@ def register(subparsers) -> None:
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.set_defaults(handler=status_command)
 
+    imp = sub.add_parser("import", help="import your own images (a folder, zip or tar.gz with label folders or a "
+                                        "CSV manifest) as an image set")
+    imp.add_argument("source", help="folder, .zip or .tar.gz: label folders (REAL/FAKE, real/human, fake/ai/generated) "
+                                    "or a manifest CSV (path,label[,generator][,category])")
+    imp.add_argument("--name", required=True, help="the image set's name (letters, digits, - _ .)")
+    imp.add_argument("--max-side", type=int, default=1536, help="long-side cap in pixels; larger images are "
+                                                               "shrunk (default 1536)")
+    imp.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    imp.set_defaults(handler=import_command)
+
     download = sub.add_parser("download", help="fetch CIFAKE from Kaggle (needs internet)")
     download.add_argument("--dest", type=Path, help="folder to download into (default STUDY_HOME/downloads)")
     download.add_argument("--json", action="store_true", help="print one JSON object")
     download.set_defaults(handler=download_command)
+
+
+def import_command(args) -> int:
+    from study.data.imports import NothingImported, import_images
+
+    try:
+        report = import_images(study_engine(), args.source, args.name, max_side=args.max_side)
+    except NothingImported as err:
+        # The one error line goes to stderr (as for every command); what failed, file by file, to stdout.
+        emit({**err.report, "error": str(err)}, args.json,
+             [f"  failed: {f['path']}: {f['reason']}" for f in err.report["failed"]])
+        raise
+    lines = [("unchanged: " if report["unchanged"] else "imported ") +
+             f"image set {report['name']!r}: {report['imported']:,} images "
+             f"({', '.join(f'{k} {v:,}' for k, v in report['by_label'].items())}) from {report['source']}",
+             f"  {report['new_files']:,} new files in the store (the set's images take "
+             f"{report['stored_bytes'] / 1e6:.1f} MB); "
+             f"{len(report['converted']):,} converted, {len(report['duplicates']):,} duplicates kept once, "
+             f"{len(report['failed']):,} failed"]
+    lines += [f"  duplicate: {d['path']} (same as {d['same_as']})" for d in report["duplicates"]]
+    lines += [f"  failed: {f['path']}: {f['reason']}" for f in report["failed"]]
+    emit(report, args.json, lines)
+    return 0
 
 
 def _summary_lines(report: dict) -> list[str]:

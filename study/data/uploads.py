@@ -71,6 +71,16 @@ def read_image_file(path: str | Path) -> DecodedImage:
 
 def decode_image(data: bytes, name: str = "upload") -> DecodedImage:
     """Bytes of a PNG, JPEG, WebP or GIF -> 32x32 RGB uint8 and what was done to it."""
+    rgb, fmt, (width, height), mode, steps = decode_rgb(data, name)
+    pixels = _to_32(rgb, steps)
+    pixels.flags.writeable = False
+    return DecodedImage(pixels=pixels, name=name, format=fmt, original_size=(width, height),
+                        original_mode=mode, steps=steps)
+
+
+def decode_rgb(data: bytes, name: str = "upload") -> tuple[Image.Image, str, tuple[int, int], str, list[str]]:
+    """Bytes of a PNG, JPEG, WebP or GIF -> an upright RGB image at its own size, with
+    (format, declared size, mode, the steps taken), under the same caps and checks."""
     if not data:
         raise ImageInputError(f"{name} is empty; expected a PNG, JPEG, WebP or GIF image")
     if len(data) > MAX_BYTES:
@@ -91,10 +101,7 @@ def decode_image(data: bytes, name: str = "upload") -> DecodedImage:
         rgb = _to_rgb(image, steps)
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as err:
         raise ImageInputError(f"{name} could not be decoded as {fmt}: {_reason(err)}") from None
-    pixels = _to_32(rgb, steps)
-    pixels.flags.writeable = False
-    return DecodedImage(pixels=pixels, name=name, format=fmt, original_size=(width, height),
-                        original_mode=mode, steps=steps)
+    return rgb, fmt, (width, height), mode, steps
 
 
 def _open_header(data: bytes, name: str) -> Image.Image:
