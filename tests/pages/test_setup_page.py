@@ -91,3 +91,26 @@ def test_a_prepared_archive_replaced_by_a_named_pipe_does_not_hang_the_page(monk
     at.run()
     assert not at.exception
     assert any("cannot be read" in w.value and "named pipe" in w.value for w in at.warning)
+
+
+def test_an_image_set_is_imported_from_the_page_and_listed(monkeypatch, tmp_path):
+    root = tmp_path / "own"
+    for label in ("real", "AI"):
+        (root / label).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(np.full((40 + i, 60, 3), 50 * i + (100 if label == "AI" else 0), np.uint8)).save(
+                root / label / f"{i}.png")
+    (root / "AI" / "broken.png").write_bytes(b"nope")
+    at = logged_in_setup(monkeypatch)
+    form = [t for t in at.text_input if t.label == "Folder or archive on the server"][0]
+    form.input(str(root))
+    [t for t in at.text_input if t.label == "Name of the image set"][0].input("own-set")
+    [b for b in at.button if b.label == "Import"][0].click().run()
+    assert not at.exception and not at.error
+    assert "Imported **own-set**: 4 images (REAL 2, FAKE 2)." in [s.value for s in at.success]
+    assert any("1 could not be imported" in c.value for c in at.caption)
+    listing = at.dataframe[-1].value
+    assert list(listing["name"]) == ["own-set"] and list(listing["images"]) == [4]
+    [t for t in at.text_input if t.label == "Name of the image set"][0].input("bad name!")
+    [b for b in at.button if b.label == "Import"][0].click().run()
+    assert "--name must be" in at.error[0].value
