@@ -1,18 +1,31 @@
-"""Researcher page "Survey sets": see the open set, create, open and close sets,
-edit the consent text, download the answers. Logic in study/survey/."""
+"""Researcher page "Survey sets": see the open set and its conditions, preview
+each condition as its participants see it, create sets (with their conditions
+and the training run that gives the hints), open and close sets, edit the
+consent text, download the answers. Logic in study/survey/."""
 import streamlit as st
 
 from study import survey
 from study.data.active import active_dataset
 from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
+from study.survey.conditions import BUILT_IN, FEEDBACK, HINT_TIMINGS
 from ui.auth import require_researcher
+from ui.clicks import once_button
+from ui.links import survey_link
+from ui.pickers import TRAIN_COMMAND, usable_run_select
 from ui.resources import engine as study_engine
 
 require_researcher()  # before anything is drawn: a refused visitor sees only the refusal
 st.title("Survey sets")
 engine = study_engine()
 dataset = active_dataset(engine)
+
+CONDITIONS_HELP = ("One group of participants each, filled in balance at consent. control: the image only; "
+                   "model: also the trained model's verdict and P(AI-generated); model_cam: also its Grad-CAM map.")
+TIMING_WORDS = {"before": "with the image", "after_first": "after a first answer (then a final answer)"}
+FEEDBACK_WORDS = {"end": "right or wrong for each image, at the end", "each": "right or wrong after each answer",
+                  "none": "none"}
+PREVIEWS = "survey-set-previews"  # session state: (set id, condition) -> the preview participant's token
 
 
 def attempt(action, success: str) -> None:
@@ -24,6 +37,40 @@ def attempt(action, success: str) -> None:
     else:
         st.toast(success)
         st.rerun()
+
+
+def conditions_table(summary: survey.SetSummary) -> None:
+    st.dataframe([{"condition": c["name"], "what it shows": c["shows"], "counted participants": c["counted"],
+                   "previews": c["previews"]} for c in summary.conditions], hide_index=True,
+                 column_config={"condition": st.column_config.TextColumn(width="small"),
+                                "what it shows": st.column_config.TextColumn(width=560),
+                                "counted participants": st.column_config.NumberColumn(
+                                    width="medium",
+                                    help="real people who consented (no previews, simulated or withdrawn people): "
+                                         "the next person is assigned to the condition with the fewest"),
+                                "previews": st.column_config.NumberColumn(width="small")})
+
+
+def preview_actions(summary: survey.SetSummary) -> None:
+    """A Preview button per condition of an open or draft set, and the links to
+    the previews started from this tab."""
+    st.caption("Preview: take the survey as a test participant of one condition, exactly as its participants "
+               "see it" + (" (a draft set too, before anybody else can)" if summary.status == "draft" else "")
+               + ". A preview is marked as one and never counted, in the balancing or in the results.")
+    buttons = st.container(horizontal=True)
+    for condition in summary.conditions:
+        if once_button(f"Preview {condition['name']}", key=f"preview-{summary.id}-{condition['name']}",
+                       container=buttons, icon=":material/visibility:"):
+            try:
+                token = survey.start_preview(engine, summary.id, condition["name"])
+            except StudyError as err:
+                st.error(str(err))
+            else:
+                st.session_state.setdefault(PREVIEWS, {})[(summary.id, condition["name"])] = token
+                st.rerun()  # the table above counts the new preview
+    for (set_id, name), token in st.session_state.get(PREVIEWS, {}).items():
+        if set_id == summary.id:
+            survey_link(token, f"Open the {name} preview in this tab")
 
 
 # --- the open set -----------------------------------------------------------------
@@ -40,12 +87,18 @@ else:
         st.warning(DEMO_NOTE + (" — CIFAKE is prepared: create a set from it for the real study."
                                 if not dataset.is_demo else ""))
     consented, started, completed, answers = st.columns(4)
-    consented.metric("Consented", current.consented, help="agreed to the consent text")
+    consented.metric("Consented", current.consented,
+                     help="agreed to the consent text (simulated participants and previews included)")
     started.metric("Started", current.started, help="saw at least the first image")
     completed.metric("Completed", current.completed)
     answers.metric("Answers", current.answers)
     st.caption("People who took part in set(s) " + (", ".join(map(str, current.exclude_sets)) or "none")
                + " cannot take this one (by PROLIFIC_PID, or by the browser that took part).")
+
+    st.markdown("**Conditions**" + (f" (hints from training run {current.hint_run_id})"
+                                    if current.hint_run_id is not None else ""))
+    conditions_table(current)
+    preview_actions(current)
     if st.button("Close this set", help="Answers are kept; nobody can add more."):
         attempt(lambda: survey.close_set(engine, current.id), f"Closed set {current.id}")
 
@@ -54,7 +107,7 @@ st.subheader("Create a set")
 st.caption(f"From the active dataset: {'the demo pool (' + DEMO_NOTE + ')' if dataset.is_demo else dataset.source}. "
            "Balanced REAL/FAKE; only images whose content occurs once in the dataset.")
 earlier_sets = survey.all_summaries(engine)
-with st.form("create-set"):
+with st.container(border=True):
     left, right = st.columns(2)
     size = left.number_input("Images per participant", min_value=2, max_value=200, value=survey.DEFAULT_SIZE)
     seed = right.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0)
@@ -67,15 +120,46 @@ with st.form("create-set"):
         help="Preselected: every set drawn from the same dataset (the same image pool). A person is "
              "recognised by their PROLIFIC_PID, or by the browser they took part in.",
     )
+
+    names = st.multiselect("Conditions", list(BUILT_IN), default=["control"], key="create-conditions",
+                           help=CONDITIONS_HELP, placeholder="control")
+    hinted = [name for name in names if BUILT_IN[name] != "none"]
+    hint_run, timing = None, "before"
+    if hinted:
+        left, right = st.columns(2)
+        with left:
+            hint_run = usable_run_select(
+                engine, key="create-hint-run", label="Hints from the training run",
+                help="Its verdicts (and Grad-CAM maps) on every image of the set are computed once, now, and "
+                     "frozen with the checkpoint's hash: everyone in a condition sees the same hint.")
+        timing = right.radio("Hint timing", HINT_TIMINGS, format_func=lambda t: TIMING_WORDS.get(t, t),
+                             horizontal=True, key="create-hint-timing",
+                             help="after a first answer: the person answers, sees the hint, and answers again "
+                                  "(both answers are kept, so switching can be measured).")
+    feedback = st.radio("Feedback", FEEDBACK, index=FEEDBACK.index("end"),
+                        format_func=lambda f: FEEDBACK_WORDS.get(f, f), horizontal=True, key="create-feedback",
+                        help="What each participant learns about their own answers; at the end is the seed "
+                             "study's score page.")
+    design = survey.parse_conditions(names or None, hint_timing=timing, feedback=feedback)
+    st.markdown("What each group will see:\n" + "\n".join(f"- **{c.name}**: {c.describe()}" for c in design))
+
     open_now = st.checkbox("Open it now (closes the open set)", value=True)
     close_current = st.checkbox("Close the open set even if people have answered it")
-    if st.form_submit_button("Create set", type="primary"):
-        attempt(
-            lambda: survey.create_set(engine, dataset, size=int(size), seed=int(seed), split=split or "test",
-                                      pool=int(pool) or None, open_now=open_now, close_current=close_current,
-                                      exclude_sets=exclude),
-            "Set created",
-        )
+    if once_button("Create set", key="create-set", type="primary"):
+        if hinted and hint_run is None:
+            st.error(f"Not created: {', '.join(hinted)} {'shows' if len(hinted) == 1 else 'show'} a trained "
+                     "model's verdict, and no finished training run with a checkpoint exists yet to give it. "
+                     f"Train one on the Training page or with `{TRAIN_COMMAND}`, or create the set with control only.")
+        else:
+            with st.spinner("Computing the model's hints for every image of the set…" if hinted
+                            else "Drawing the set…"):
+                attempt(
+                    lambda: survey.create_set(engine, dataset, size=int(size), seed=int(seed), split=split or "test",
+                                              pool=int(pool) or None, open_now=open_now,
+                                              close_current=close_current, exclude_sets=exclude,
+                                              conditions=design, hint_run_id=hint_run),
+                    "Set created",
+                )
 
 # --- all sets -----------------------------------------------------------------------
 st.subheader("All sets")
@@ -83,10 +167,18 @@ sets = survey.all_summaries(engine)
 if not sets:
     st.caption("No sets yet.")
 else:
-    st.dataframe([s.as_dict() for s in sets], hide_index=True)
+    st.dataframe([{"id": s.id, "name": s.name, "status": s.status,
+                   "conditions": ", ".join(c["name"] for c in s.conditions),
+                   **{k: v for k, v in s.as_dict().items() if k != "conditions"}} for s in sets],
+                 hide_index=True)
     chosen_id = st.selectbox("Set", [s.id for s in sets],
                              format_func=lambda i: next(f"{s.id}: {s.name} ({s.status})" for s in sets if s.id == i))
     chosen = next(s for s in sets if s.id == chosen_id)
+    st.markdown(f"**Conditions of set {chosen.id}**" + (f" (hints from training run {chosen.hint_run_id})"
+                                                       if chosen.hint_run_id is not None else ""))
+    conditions_table(chosen)
+    if chosen.status == "draft":  # the open set's previews are above
+        preview_actions(chosen)
     open_col, close_col = st.columns(2)
     force = open_col.checkbox("…even if the open set has answers", key="force-open")
     if open_col.button("Open this set", disabled=chosen.status == "open"):
