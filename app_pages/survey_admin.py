@@ -88,7 +88,8 @@ else:
                                 if not dataset.is_demo else ""))
     consented, started, completed, answers = st.columns(4)
     consented.metric("Consented", current.consented,
-                     help="agreed to the consent text (simulated participants and previews included)")
+                     help="agreed to the consent text (simulated participants included; researchers' previews "
+                          "are not: they are counted per condition below)")
     started.metric("Started", current.started, help="saw at least the first image")
     completed.metric("Completed", current.completed)
     answers.metric("Answers", current.answers)

@@ -144,8 +144,10 @@ def set_images(engine_or_conn, set_id: int) -> list[Row]:
 def set_counts(engine_or_conn, set_id: int) -> dict[str, int]:
     """For one set: people who consented, who started (saw at least the first image),
     who completed, the answers stored, and who withdrew (consented, and had what
-    they answered deleted)."""
-    consented = select(func.count()).select_from(participants).where(participants.c.set_id == set_id)
+    they answered deleted); researchers' previews apart, in `previews`."""
+    everyone = select(func.count()).select_from(participants).where(participants.c.set_id == set_id)
+    previews = everyone.where(participants.c.is_preview.is_(True))
+    consented = everyone.where(participants.c.is_preview.is_(False))
     saw_first = select(shown.c.participant_id).where(shown.c.position == 1)
     started = consented.where(participants.c.id.in_(saw_first))
     completed = consented.where(participants.c.completed_at.is_not(None))
@@ -153,7 +155,7 @@ def set_counts(engine_or_conn, set_id: int) -> dict[str, int]:
     n_answers = (
         select(func.count())
         .select_from(answers.join(participants, answers.c.participant_id == participants.c.id))
-        .where(participants.c.set_id == set_id)
+        .where(participants.c.set_id == set_id, participants.c.is_preview.is_(False))
     )
     return {
         "consented": _scalar(engine_or_conn, consented),
@@ -161,6 +163,7 @@ def set_counts(engine_or_conn, set_id: int) -> dict[str, int]:
         "completed": _scalar(engine_or_conn, completed),
         "answers": _scalar(engine_or_conn, n_answers),
         "withdrawn": _scalar(engine_or_conn, withdrawn),
+        "previews": _scalar(engine_or_conn, previews),
     }
 
 

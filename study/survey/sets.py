@@ -61,6 +61,7 @@ class SetSummary:
     completed: int
     answers: int
     withdrawn: int = 0  # consented, then withdrew: their answers are deleted
+    previews: int = 0  # researchers trying a condition: in none of the counts above
     conditions: tuple[dict, ...] = ()  # name, hint, hint_timing, feedback, display_ms, shows, counted, previews
     hint_run_id: int | None = None
     attention_checks: int = 0

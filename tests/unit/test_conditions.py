@@ -233,5 +233,5 @@ def test_a_researcher_previews_a_draft_set_before_anybody_can_take_it(engine, fi
     assert (step.stage, step.phase, step.condition.name) == ("image", "first", "model")
     assert survey.submit_first_answer(engine, token, 1, 1).status == "stored"
     assert survey.current_step(engine, survey.Visit(token=token)).hint is not None
-    assert survey.summary(engine, info.id).consented == 1 and all(
+    assert (survey.summary(engine, info.id).consented, survey.summary(engine, info.id).previews) == (0, 1) and all(
         c["counted"] == 0 for c in survey.summary(engine, info.id).conditions)
