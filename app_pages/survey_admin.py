@@ -8,6 +8,7 @@ from study import survey
 from study.data.active import active_dataset
 from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
+from study.survey.checks import MAX_CHECKS, ExclusionRules
 from study.survey.conditions import BUILT_IN, FEEDBACK, HINT_TIMINGS
 from ui.auth import require_researcher
 from ui.clicks import once_button
@@ -141,12 +142,35 @@ with st.container(border=True):
                         format_func=lambda f: FEEDBACK_WORDS.get(f, f), horizontal=True, key="create-feedback",
                         help="What each participant learns about their own answers; at the end is the seed "
                              "study's score page.")
-    design = survey.parse_conditions(names or None, hint_timing=timing, feedback=feedback)
+    left, right = st.columns(2)
+    display_s = left.number_input("Hide each image after (seconds; 0 = it stays)", min_value=0.0, max_value=60.0,
+                                  value=0.0, step=0.5, key="create-display",
+                                  help="Counted from the image's first showing, so a reload gives no second look; "
+                                       "the person still answers after it is hidden.")
+    checks_k = right.number_input("Attention checks per participant", min_value=0, max_value=MAX_CHECKS, value=0,
+                                  key="create-checks",
+                                  help="A picture that says which button to press, at seeded positions; "
+                                       "stored apart, never in a score.")
+    st.markdown("**Pre-registered exclusions** (fixed with the set: the results leave these people out)")
+    left, middle, right = st.columns(3)
+    rules = ExclusionRules(
+        failed_checks=left.checkbox("failed an attention check", key="create-excl-checks", disabled=not checks_k),
+        speeder_ms=int(middle.number_input("median response below (ms; 0 = no rule)", min_value=0,
+                                           max_value=10_000, value=0, step=100, key="create-excl-speed")) or None,
+        incomplete=right.checkbox("did not answer every image", key="create-excl-incomplete"),
+    )
+    design_problem = None
+    try:
+        design = survey.parse_conditions(names or None, hint_timing=timing, feedback=feedback,
+                                         display_ms=int(display_s * 1000) or None)
+    except StudyError as err:
+        design, design_problem = survey.parse_conditions(names or None, hint_timing=timing, feedback=feedback), err
+        st.error(str(err))
     st.markdown("What each group will see:\n" + "\n".join(f"- **{c.name}**: {c.describe()}" for c in design))
 
     open_now = st.checkbox("Open it now (closes the open set)", value=True)
     close_current = st.checkbox("Close the open set even if people have answered it")
-    if once_button("Create set", key="create-set", type="primary"):
+    if once_button("Create set", key="create-set", type="primary", disabled=design_problem is not None):
         if hinted and hint_run is None:
             st.error(f"Not created: {', '.join(hinted)} {'shows' if len(hinted) == 1 else 'show'} a trained "
                      "model's verdict, and no finished training run with a checkpoint exists yet to give it. "
@@ -158,7 +182,8 @@ with st.container(border=True):
                     lambda: survey.create_set(engine, dataset, size=int(size), seed=int(seed), split=split or "test",
                                               pool=int(pool) or None, open_now=open_now,
                                               close_current=close_current, exclude_sets=exclude,
-                                              conditions=design, hint_run_id=hint_run),
+                                              conditions=design, hint_run_id=hint_run,
+                                              attention_checks=int(checks_k), exclusion_rules=rules),
                     "Set created",
                 )
 

@@ -39,7 +39,8 @@ def test_the_survey_sets_page_creates_a_set_from_the_demo_pool(study_home):
 def test_a_double_click_on_create_makes_one_set(study_home):
     at = researcher_page("survey_admin.py", timeout=30).run()
     for widget in (*at.multiselect, *at.number_input, *at.selectbox, *at.checkbox, *at.radio):
-        widget.set_value(widget.value)  # the page as the browser holds it, whatever the server does next
+        if not widget.disabled:
+            widget.set_value(widget.value)  # the page as the browser holds it, whatever the server does next
     create = button(at, "Create set")
     create.click().run()
     create.click().run()  # the second half of the double click: the button as the first click saw it
@@ -127,3 +128,28 @@ def test_a_draft_set_is_previewed_before_it_opens(finished_run):
         participant = conn.execute(select(Participant).where(Participant.token == token)).one()
     assert participant.is_preview and participant.set_id == draft.id
     assert survey.summary(engine, draft.id).status == "draft"
+
+
+def test_the_form_sets_display_time_attention_checks_and_the_pre_registered_exclusions(study_home):
+    at = researcher_page("survey_admin.py", timeout=30).run()
+    at.number_input(key="create-display").set_value(1.5)
+    at.number_input(key="create-checks").set_value(2)
+    at.run()
+    at.checkbox(key="create-excl-checks").check()
+    at.number_input(key="create-excl-speed").set_value(700)
+    at.run()
+    assert "image hidden after 1500 ms" in texts(at)
+    next(b for b in at.button if b.label == "Create set").click()
+    at.run()
+    assert not at.exception and not at.error
+    info = survey.open_summary(open_database(get_settings().database_url))
+    assert info.attention_checks == 2 and info.conditions[0]["display_ms"] == 1500
+    assert info.exclusion_rules == {"failed_checks": True, "speeder_ms": 700, "incomplete": False}
+
+
+def test_a_display_time_too_short_is_refused_before_anything_is_made(study_home):
+    at = researcher_page("survey_admin.py", timeout=30).run()
+    at.number_input(key="create-display").set_value(0.05)
+    at.run()
+    assert "--display-ms must be between 100 and 60000" in at.error[0].value
+    assert next(b for b in at.button if b.label == "Create set").disabled
