@@ -24,12 +24,12 @@ from study.labels import CLASS_NAMES, class_name
 from study.data.uploads import UPLOAD_TYPES, decode_image
 from ui.auth import require_researcher
 from ui.formatting import number, pct
+from ui.pickers import TRAIN_COMMAND
 from ui.resources import engine as study_engine
 
 require_researcher()
 st.title("Live predictions")
 engine = study_engine()
-TRAIN_HINT = "python -m study train --model lenet --data demo --epochs 3"
 SOURCES = ["Survey set image", "Dataset image", "Upload"]
 CLASS_CHOICES = {"predicted class": None, **{name: label for label, name in enumerate(CLASS_NAMES)}}
 
@@ -55,7 +55,7 @@ choices = analysis_models.available_models(engine)
 if not choices:
     st.info(
         "No finished training run with a checkpoint exists yet, so there is no model to ask. Train one from the "
-        f"command line, e.g. `{TRAIN_HINT}` (a LeNet on the synthetic demo pool, about a minute on a laptop), "
+        f"command line, e.g. `{TRAIN_COMMAND}` (a LeNet on the synthetic demo pool, about a minute on a laptop), "
         "or on the Training page; it appears here when it finishes."
     )
     st.stop()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,7 +21,7 @@ from study.data import filters
 from study.errors import StudyError
 from study.labels import CLASS_NAMES, FAKE, REAL, predicted_labels
 from study.ml import evaluation  # by module, so that a test can stand in for open_checkpoint everywhere
-from study.ml.runs import list_runs
+from study.ml.runs import usable_runs
 
 
 @dataclass(frozen=True)
@@ -41,15 +40,9 @@ class ModelChoice:
 
 
 def available_models(engine) -> list[ModelChoice]:
-    """Finished runs, newest first, whose checkpoint file still exists."""
-    choices = []
-    for run in list_runs(engine, status="finished", limit=500):
-        path = run.get("checkpoint_path")
-        if path and Path(path).is_file():
-            metrics = run.get("metrics") or {}
-            choices.append(ModelChoice(int(run["id"]), run["model"], str(path), run.get("dataset_source"),
-                                       metrics.get("test_accuracy")))
-    return choices
+    """Finished runs, newest first, whose checkpoint file still exists (study.ml.runs.usable_runs)."""
+    return [ModelChoice(r.run_id, r.model, r.checkpoint_path, r.data or None, r.test_accuracy)
+            for r in usable_runs(engine)]
 
 
 def model_choice(engine, run_id: int) -> ModelChoice:

@@ -68,6 +68,7 @@ class UsableRun:
     data: str
     test_accuracy: float | None
     finished_at: object
+    checkpoint_path: str = ""
 
 
 def usable_runs(engine: Engine, *, limit: int = 500) -> list[UsableRun]:
@@ -79,7 +80,7 @@ def usable_runs(engine: Engine, *, limit: int = 500) -> list[UsableRun]:
         if path and Path(path).is_file():
             usable.append(UsableRun(int(run["id"]), run["model"],
                                     run["dataset_source"] or (run["config"] or {}).get("data") or "",
-                                    (run["metrics"] or {}).get("test_accuracy"), run["finished_at"]))
+                                    (run["metrics"] or {}).get("test_accuracy"), run["finished_at"], str(path)))
     return usable
 
 
