@@ -16,8 +16,6 @@ from ui import participant_memory, stimulus_timer
 from ui.resources import engine as study_engine
 
 engine = study_engine()
-# Browsers smooth enlarged images on high-DPI screens; keep the pixels square.
-st.html("<style>img { image-rendering: pixelated; }</style>")
 st.title(f"{answer_name(REAL)} or {answer_name(FAKE)}?")
 
 TOO_SOON = {
@@ -156,6 +154,8 @@ except StudyError as err:
     st.error(str(err))
     st.stop()
 
+if step.crisp:  # browsers smooth enlarged images (and any on high-DPI screens): keep the pixels square
+    st.html("<style>img { image-rendering: pixelated; }</style>")
 if step.stage == "resume":
     go_to(step.token)
 if step.survey is not None and step.survey.is_demo:
@@ -220,7 +220,7 @@ elif step.stage == "withdrawn":
 elif step.stage == "feedback":
     item = step.feedback
     st.progress(step.answered / step.survey.size, text=f"Image {item.position} of {step.survey.size}")
-    st.image(item.thumbnail_png, width=survey_flow.SCORE_THUMB_PX, output_format="PNG")
+    st.image(item.thumbnail_png, width=item.width, output_format="PNG")
     if item.correct:
         st.success(f"Right: it is *{answer_name(item.label)}*.", icon=":material/check_circle:")
     else:
@@ -258,11 +258,11 @@ elif step.stage == "image":
         stimulus_timer.hide_images_after(step.display_left_ms, key=f"timer-{k}")
     if step.hint is not None and step.hint.cam_png is not None:
         picture, evidence = st.columns(2)
-        picture.image(step.image_png, width=survey_flow.DISPLAY_PX, output_format="PNG", caption="The picture")
+        picture.image(step.image_png, width=step.display_width, output_format="PNG", caption="The picture")
         evidence.image(step.hint.cam_png, width=survey_flow.DISPLAY_PX, output_format="PNG",
                        caption="Where the AI model looked: warm colours weighed most in its verdict")
     else:
-        st.image(step.image_png, width=survey_flow.DISPLAY_PX, output_format="PNG")
+        st.image(step.image_png, width=step.display_width, output_format="PNG")
     if step.hint is not None:
         st.info(step.hint.words, icon=":material/smart_toy:")
     if step.phase == "final":
@@ -287,7 +287,7 @@ elif step.stage == "done":
     st.subheader("Your answers")
     for item in step.results:
         picture, words = st.columns([1, 4], vertical_alignment="center")
-        picture.image(item.thumbnail_png, width=survey_flow.SCORE_THUMB_PX, output_format="PNG")
+        picture.image(item.thumbnail_png, width=item.width, output_format="PNG")
         mark = ":green[:material/check_circle: right]" if item.correct else ":red[:material/cancel: wrong]"
         words.markdown(
             f"**Image {item.position}** — you said *{answer_name(item.answer)}*; "

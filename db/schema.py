@@ -91,6 +91,10 @@ class SurveySet(Base):
     # (study/survey/checks.py), both fixed before anybody consents.
     attention_checks: Mapped[int] = mapped_column(Integer, default=0)
     exclusion_rules: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Sets drawn from an image set (source "set:NAME"): the most a picture is enlarged
+    # on screen (None: CIFAKE's fixed 9x), and what the draw balanced besides the label.
+    max_enlarge: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    balance_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
     __table_args__ = (
         CheckConstraint("design IN ('fixed', 'pool')", name="design"),
         CheckConstraint("status IN ('draft', 'open', 'closed')", name="status"),

@@ -18,7 +18,13 @@ def register(subparsers) -> None:
     create.add_argument("--size", type=int, default=15, help="images per participant (default 15)")
     create.add_argument("--seed", type=int, required=True, help="random seed of the draw (and of each order)")
     create.add_argument("--pool", type=int, help="draw each participant's images from a pool of this many")
-    create.add_argument("--split", default="test", help="dataset split to draw from (default test)")
+    create.add_argument("--split", help="dataset split to draw from (default test; an image set has none)")
+    create.add_argument("--images", metavar="set:NAME",
+                        help="draw from an imported image set (`data import`) instead of the active dataset")
+    create.add_argument("--max-enlarge", type=int, metavar="N",
+                        help="image sets: enlarge a small picture at most N times on screen (default 1: never)")
+    create.add_argument("--balance-by", choices=("generator", "category"),
+                        help="image sets: spread each label's images evenly over generators or categories")
     create.add_argument("--name", help="a name for the set (default describes it)")
     create.add_argument("--open", action=argparse.BooleanOptionalAction, default=True,
                         help="open it for participants now (default) or keep it as a draft")
@@ -129,11 +135,17 @@ def create_command(args) -> int:
     rules = ExclusionRules(failed_checks=args.exclude_failed_checks, speeder_ms=args.exclude_speeders,
                            incomplete=args.exclude_incomplete)
     engine = study_engine()
+    if args.images:
+        from study.data.image_sets import pool
+
+        dataset = pool(engine, args.images)
+    else:
+        dataset = active_dataset(engine)
     info = create_set(
-        engine, active_dataset(engine), size=args.size, seed=args.seed, split=args.split, pool=args.pool,
+        engine, dataset, size=args.size, seed=args.seed, split=args.split, pool=args.pool,
         open_now=args.open, close_current=args.close_current, name=args.name, exclude_sets=args.exclude_sets,
         conditions=conditions, hint_run_id=args.hint_run, attention_checks=args.attention_checks,
-        exclusion_rules=rules,
+        exclusion_rules=rules, max_enlarge=args.max_enlarge, balance_by=args.balance_by,
     )
     emit(info.as_dict(), args.json, [f"created {_line(info)}"])
     return 0
@@ -183,7 +195,7 @@ def close_command(args) -> int:
 
 
 def export_command(args) -> int:
-    from study.survey.export import answers_csv, data_dictionary
+    from study.survey.export import write_answers
     from study.survey.sets import open_summary
 
     engine = study_engine()
@@ -193,17 +205,10 @@ def export_command(args) -> int:
         if info is None:
             raise StudyError("no survey set is open; pass --set ID (see `python -m study survey status --all`)")
         set_id = info.id
-    text = answers_csv(engine, set_id)
-    try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-        notes = args.out.with_suffix(".txt")
-        notes.write_text(data_dictionary(engine, set_id))
-    except OSError as err:
-        raise StudyError(f"cannot write {args.out}: {err.strerror or err}") from None
-    rows = text.count("\n") - 1
-    emit({"set_id": set_id, "csv": str(args.out), "dictionary": str(notes), "answers": rows}, args.json,
-         [f"wrote {rows} answers of set {set_id} to {args.out} (column meanings in {notes})"])
+    files, rows = write_answers(engine, set_id, args.out)  # the same files as `python -m study export answers`
+    emit({"set_id": set_id, **files.as_dict(), "answers": rows}, args.json,
+         [f"wrote {rows} answers of set {set_id} to {files.csv} (column meanings in {files.dictionary}, "
+          f"the set described in {files.description})"])
     return 0
 
 

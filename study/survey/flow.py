@@ -43,6 +43,8 @@ from study.survey.device import device_class
 from study.survey.hints import Hint
 from study.errors import StudyError
 from study.labels import FAKE, REAL, answer_name
+from study.data.image_sets import is_image_set
+from study.data.imports import read_stored
 from study.survey.sets import DISPLAY_PX, ensure_open_set, participant_order, set_conditions, set_pixels
 from study.survey.timing import closed_overlap_ms
 
@@ -119,6 +121,13 @@ class ResultItem:
     correct: bool
     confidence: int | None
 
+    @property
+    def width(self) -> int:
+        """The thumbnail's own width: the page asks for no smaller, since Streamlit would
+        re-encode a smaller one (an image set's thumbnails are up to 256 px; the column
+        fits them)."""
+        return Image.open(io.BytesIO(self.thumbnail_png)).size[0]
+
 
 @dataclass(frozen=True)
 class Step:
@@ -145,6 +154,10 @@ class Step:
     hint: Hint | None = None
     first_answer: int | None = None
     check: int | None = None  # the check stage: which of the participant's checks (1, 2, ...)
+    # How wide the page shows image_png (CSS pixels; the browser fits it to a narrower
+    # screen) and whether that enlarges it, to be drawn with crisp whole pixels.
+    display_width: int = DISPLAY_PX
+    crisp: bool = True
     # display_ms conditions: how much longer the image may be seen (0: hidden now),
     # counted from the first time it was sent, so a reload gives no second look.
     display_left_ms: int | None = None
@@ -253,10 +266,12 @@ def current_step(engine: Engine, visit: Visit, remembered: Sequence[str | None] 
         first = None if first_row is None else int(first_row.answer)
     if condition.shows_hint and phase != "first":
         hint = _hint(engine, survey.id, image_id, with_cam=condition.hint == "model_cam")
+    png = _png(engine, survey, image_id, DISPLAY_PX)
+    width, crisp = _display_width(survey, png)
     return Step(
         "image", survey=info, token=participant.token, position=position, answered=answered,
-        image_png=_png(engine, survey, image_id, DISPLAY_PX), condition=condition, phase=phase, hint=hint,
-        first_answer=first, display_left_ms=display_left,
+        image_png=png, condition=condition, phase=phase, hint=hint,
+        first_answer=first, display_left_ms=display_left, display_width=width, crisp=crisp,
     )
 
 
@@ -702,7 +717,22 @@ def render_png(pixels: np.ndarray, size: int) -> bytes:
     return buffer.getvalue()
 
 
+def _display_width(survey, png: bytes) -> tuple[int, bool]:
+    """(width, crisp) of a picture on the page. CIFAKE's are enlarged 9x into the PNG
+    itself; an image set's are the stored bytes, shown at their own width and enlarged
+    (by the browser, with whole pixels) at most max_enlarge times to reach DISPLAY_PX."""
+    if not is_image_set(survey.source):
+        return DISPLAY_PX, True
+    width = Image.open(io.BytesIO(png)).size[0]  # the header only
+    factor = max(1, min(int(survey.max_enlarge or 1), DISPLAY_PX // max(width, 1)))
+    return width * factor, factor > 1
+
+
 def _png(engine: Engine, survey, image_id: str, size: int) -> bytes:
+    """The picture as people see it: an image set's stored PNG (or its thumbnail for
+    the small sizes), byte for byte; a CIFAKE image enlarged to `size`."""
+    if is_image_set(survey.source):
+        return read_stored(image_id, thumb=size < DISPLAY_PX)
     key = (str(engine.url), survey.id, survey.fingerprint, image_id, size)
     with _png_lock:
         cached = _png_cache.get(key)

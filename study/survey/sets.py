@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 import db.conditions as qc
 import db.survey as q
 from study.data import active
+from study.data.image_sets import is_image_set
 from study.errors import DatasetError, StudyError
 from study.labels import FAKE, REAL, class_name
 from study.survey import hints as model_hints
@@ -23,6 +24,7 @@ from study.survey.conditions import Condition, from_row, needs_hints
 DEFAULT_SIZE = 15  # the source study's survey length
 DISPLAY_PX = 288  # 9x of 32: whole pixels, no blur (the image step, and the hints' Grad-CAM overlays)
 DEFAULT_SPLIT = "test"
+MAX_ENLARGE = 16
 DEMO_SEED = 0
 MAX_SIZE = 200
 MAX_POOL = 20_000
@@ -66,6 +68,8 @@ class SetSummary:
     hint_run_id: int | None = None
     attention_checks: int = 0
     exclusion_rules: dict | None = None
+    max_enlarge: int | None = None  # image sets: the most a picture is enlarged on screen
+    balance_by: str | None = None  # image sets: generator or category, spread evenly in the draw
 
     def as_dict(self) -> dict:
         return {**self.__dict__, "exclude_sets": list(self.exclude_sets), "conditions": list(self.conditions)}
@@ -82,8 +86,11 @@ def balanced_counts(size: int, rng: np.random.Generator) -> dict[int, int]:
     return counts
 
 
-def sample_balanced(labels: np.ndarray, eligible: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices of a balanced draw of `size` among eligible rows, in a random order."""
+def sample_balanced(labels: np.ndarray, eligible: np.ndarray, size: int, rng: np.random.Generator,
+                    groups: np.ndarray | None = None) -> np.ndarray:
+    """Indices of a balanced draw of `size` among eligible rows, in a random order.
+    With `groups` (each row's generator or category), each label's share is also
+    spread as evenly as the groups' sizes allow."""
     if size < 2:
         raise StudyError(f"a survey needs at least 2 images, got {size}")
     labels = np.asarray(labels)
@@ -96,8 +103,24 @@ def sample_balanced(labels: np.ndarray, eligible: np.ndarray, size: int, rng: np
                 f"need {count} {class_name(label)} images that occur only once in the dataset, "
                 f"but only {len(candidates)} are available"
             )
-        picked.append(rng.choice(candidates, size=count, replace=False))
+        if groups is None:
+            picked.append(rng.choice(candidates, size=count, replace=False))
+        else:
+            picked.append(_spread(candidates, np.asarray(groups)[candidates], count, rng))
     return rng.permutation(np.concatenate(picked))
+
+
+def _spread(candidates: np.ndarray, groups: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """count of the candidates, as evenly over their groups as the groups' sizes allow:
+    each round gives one more to every group that still has images, in a seeded order."""
+    names = sorted(set(groups.tolist()))
+    pools = {g: list(rng.permutation(candidates[groups == g])) for g in names}
+    chosen: list[int] = []
+    while len(chosen) < count:
+        for g in rng.permutation(names):
+            if pools[g] and len(chosen) < count:
+                chosen.append(pools[g].pop())
+    return np.array(chosen, dtype=np.int64)
 
 
 def participant_order(seed: int, participant_id: int, pool_labels: np.ndarray, size: int, design: str) -> np.ndarray:
@@ -111,13 +134,20 @@ def participant_order(seed: int, participant_id: int, pool_labels: np.ndarray, s
     return rng.permutation(len(pool_labels))
 
 
-def draw_set_images(dataset, split: str, n_images: int, seed: int) -> list[tuple[str, int]]:
-    """(image id, label) of a balanced, duplicate-free draw from one split."""
+def draw_set_images(dataset, split: str, n_images: int, seed: int, balance_by: str | None = None,
+                    ) -> list[tuple[str, int]]:
+    """(image id, label) of a balanced, duplicate-free draw from one split (and, for an
+    image set, spread over its generators or categories if asked)."""
     eligible = (dataset.splits == split) & (dataset.dup_count == 1)
     if not np.any(dataset.splits == split):
         have = ", ".join(sorted(set(dataset.splits.tolist()))) or "none"
         raise DatasetError(f"split {split!r} is not in this dataset; it has: {have}")
-    rows = sample_balanced(dataset.labels, eligible, n_images, np.random.default_rng(int(seed)))
+    groups = None
+    if balance_by is not None:
+        if not hasattr(dataset, "groups"):
+            raise StudyError("--balance-by needs an image set with generators or categories (--images set:NAME)")
+        groups = dataset.groups(balance_by)
+    rows = sample_balanced(dataset.labels, eligible, n_images, np.random.default_rng(int(seed)), groups)
     return [(str(dataset.ids[i]), int(dataset.labels[i])) for i in rows]
 
 
@@ -152,7 +182,7 @@ def create_set(
     *,
     size: int = DEFAULT_SIZE,
     seed: int = 0,
-    split: str = DEFAULT_SPLIT,
+    split: str | None = None,
     pool: int | None = None,
     open_now: bool = True,
     close_current: bool = False,
@@ -163,6 +193,8 @@ def create_set(
     hint_run_id: int | None = None,
     attention_checks: int = 0,
     exclusion_rules: ExclusionRules | None = None,
+    max_enlarge: int | None = None,
+    balance_by: str | None = None,
 ) -> SetSummary:
     """Draw and store a new set from `dataset` (usually active_dataset(engine)).
     exclude_sets: people who took part in these sets cannot take this one; None
@@ -170,8 +202,18 @@ def create_set(
     conditions: what each group sees (default: one 'control'); hinted ones need
     hint_run_id, whose verdicts on every image of the set are computed now and frozen.
     attention_checks: catch trials per participant; exclusion_rules: who the results
-    leave out (study/survey/checks.py), fixed from now on."""
+    leave out (study/survey/checks.py), fixed from now on. For an image set
+    (study.data.image_sets.pool): max_enlarge caps how much a picture is enlarged on
+    screen (default 1: never), balance_by spreads the draw over generators or categories."""
     _check_sizes(size, pool)
+    from_image_set = is_image_set(dataset.source)
+    split = split or getattr(dataset, "default_split", DEFAULT_SPLIT)
+    if max_enlarge is not None and not from_image_set:
+        raise StudyError("--max-enlarge is for image sets (CIFAKE's 32x32 pictures are always shown 9x)")
+    if from_image_set:
+        max_enlarge = int(max_enlarge or 1)
+        if not 1 <= max_enlarge <= MAX_ENLARGE:
+            raise StudyError(f"--max-enlarge must be between 1 and {MAX_ENLARGE}, got {max_enlarge}")
     exclusion_rules = exclusion_rules or ExclusionRules()
     validate_checks(attention_checks, size, exclusion_rules)
     conditions = conditions or [Condition("control")]
@@ -181,18 +223,21 @@ def create_set(
                          "gives it with --hint-run RUN_ID")
     if hint_run_id is not None and not needs_hints(conditions):
         raise StudyError("--hint-run is only used by the model and model_cam conditions; add one to --conditions")
+    if from_image_set and needs_hints(conditions):
+        raise StudyError("model hints on an image set need the models to see pictures at their own size, which "
+                         "comes next (issue 15, models on any size); use control conditions for now")
     run = model_hints.hint_run(engine, hint_run_id) if hint_run_id is not None else None
     if not 0 <= seed < 2**31:
         raise StudyError(f"--seed must be between 0 and {2**31 - 1}, got {seed}")
     excluded = default_exclusions(engine, dataset.fingerprint) if exclude_sets is None else \
         _known_sets(engine, exclude_sets)
-    image_rows = draw_set_images(dataset, split, pool or size, seed)
+    image_rows = draw_set_images(dataset, split, pool or size, seed, balance_by)
     hint_rows = []
     if run is not None:
         pixels = {image_id: np.asarray(dataset.images[dataset.index_of(image_id)]) for image_id, _ in image_rows}
         hint_rows = model_hints.compute_hints(run, pixels, DISPLAY_PX)
     design = "pool" if pool else "fixed"
-    kind = "demo" if dataset.is_demo else "CIFAKE"
+    kind = "demo" if dataset.is_demo else dataset.source if from_image_set else "CIFAKE"
     values = dict(
         name=name or f"{kind} {split} {size}" + (f" of {pool}" if pool else "") + f" seed {seed}",
         source=dataset.source,
@@ -210,6 +255,8 @@ def create_set(
         hint_checkpoint_sha256=run.sha256 if run else None,
         attention_checks=int(attention_checks),
         exclusion_rules=exclusion_rules.as_dict(),
+        max_enlarge=max_enlarge,
+        balance_by=balance_by,
     )
     with q.write_transaction(engine) as conn:
         if open_now:
@@ -380,6 +427,7 @@ def summary(engine: Engine, set_id: int) -> SetSummary:
         exclude_sets=tuple(row.exclude_sets or ()), **counts, conditions=conditions, hint_run_id=row.hint_run_id,
         attention_checks=int(row.attention_checks or 0),
         exclusion_rules=ExclusionRules.from_dict(row.exclusion_rules).as_dict(),
+        max_enlarge=row.max_enlarge, balance_by=row.balance_by,
     )
 
 
@@ -404,6 +452,9 @@ def _require_set(engine_or_conn, set_id: int):
 @lru_cache(maxsize=8)
 def set_pixels(set_id: int, source: str, fingerprint: str, image_ids: tuple[str, ...]) -> dict[str, np.ndarray]:
     """The set's images by id, read once per process from the dataset it was drawn from."""
+    if is_image_set(source):
+        raise DatasetError(f"survey set {set_id} shows the image set {source[len('set:'):]!r} at its own "
+                           "resolution; the models' 32x32 view of it comes with models on any size (not yet)")
     dataset = active.dataset_by_source(source)
     if dataset.fingerprint != fingerprint:
         raise DatasetError(

@@ -65,3 +65,13 @@ def new_person(browser):
         return page
 
     return make
+
+
+@pytest.fixture
+def server_on_this_home(tmp_path, study_home):
+    """A server on the test's own STUDY_HOME, where the test makes its set first."""
+    (tmp_path / "server").mkdir()
+    server = make_server(tmp_path / "server", password="conditions-secret")
+    server.env["STUDY_HOME"], server.home = str(study_home), study_home
+    yield server
+    server.stop()

@@ -14,21 +14,10 @@ from db import open_database
 from study import survey
 from study.config import get_settings
 from study.data import active
-from streamlit_wire import make_server
 
 pytestmark = pytest.mark.browser
 
 MODEL_SAYS = "The AI model says"
-
-
-@pytest.fixture
-def server_on_this_home(tmp_path, study_home):
-    """A server on the test's own STUDY_HOME, where the test makes its set first."""
-    (tmp_path / "server").mkdir()
-    server = make_server(tmp_path / "server", password="conditions-secret")
-    server.env["STUDY_HOME"], server.home = str(study_home), study_home
-    yield server
-    server.stop()
 
 
 def make_set(size: int, names: str, run_id: int | None = None, **options) -> None:
