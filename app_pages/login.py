@@ -1,16 +1,21 @@
 import streamlit as st
 
 from study.errors import StudyError
-from ui.auth import is_researcher, log_in, log_out
+from study.sessions import session_hours
+from ui.auth import is_researcher, log_in, log_out, sync_cookie
 
 st.title("Researcher login")
 
 if is_researcher():
     st.success("You are logged in as a researcher. The researcher pages are in the sidebar.")
+    st.caption(f"This browser stays logged in for {session_hours():g} hours, also after a reload or in a new tab. "
+               "Log out to end it in every tab and browser.")
     if st.button("Log out"):
         log_out()
         st.rerun()
+    sync_cookie()
     st.stop()
+sync_cookie()
 
 st.caption(
     "The password comes from RESEARCHER_PASSWORD, or from .streamlit/secrets.toml, "

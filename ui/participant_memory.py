@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.cookies import read_cookie, write_cookie
+
 COOKIE = "survey_participant"
 MAX_AGE_S = 90 * 24 * 3600  # a study's field period, with room to spare
 _SESSION_KEY = "participant_token"
@@ -17,25 +19,12 @@ _WRITTEN_KEY = "participant_cookie_written"
 
 
 def _cookie() -> str | None:
-    value = st.context.cookies.get(COOKIE)
-    return value if isinstance(value, str) else None  # AppTest has no real client
+    return read_cookie(COOKIE)
 
 
 def remembered_tokens() -> list[str | None]:
     """This tab's token first (it is the newest), then the cookie's."""
     return [st.session_state.get(_SESSION_KEY), _cookie()]
-
-
-# Constant code; the token travels as the component's data, never spliced into markup.
-_COOKIE_WRITER = st.components.v2.component(
-    "participant_cookie",
-    js="""
-export default function ({ data }) {
-    const secure = location.protocol === "https:" ? "; Secure" : "";
-    document.cookie = `${data.name}=${encodeURIComponent(data.token)}; Path=/; Max-Age=${data.max_age}; SameSite=Lax${secure}`;
-}
-""",
-)
 
 
 def remember(token: str) -> None:
@@ -44,4 +33,4 @@ def remember(token: str) -> None:
     if st.session_state.get(_WRITTEN_KEY) == token or _cookie() == token:
         return
     st.session_state[_WRITTEN_KEY] = token
-    _COOKIE_WRITER(data={"name": COOKIE, "token": token, "max_age": MAX_AGE_S}, key="participant-cookie")
+    write_cookie(COOKIE, token, max_age_s=MAX_AGE_S, key="participant-cookie")

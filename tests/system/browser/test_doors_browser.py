@@ -41,3 +41,31 @@ def test_consent_html_does_not_run_in_a_real_browser(tmp_path, browser_page):
         assert page.locator("img[onerror], script:has-text('__xss'), #injected").count() == 0
     finally:
         server.stop()
+
+
+def test_a_login_survives_a_reload_and_a_new_tab_until_logout_ends_both(streamlit_server, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(streamlit_server.url + "/login")
+    page.get_by_label("Password", exact=True).fill("e2e-secret")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("You are logged in as a researcher").wait_for()
+    page.get_by_text("stays logged in for 12 hours").wait_for()
+    page.wait_for_timeout(500)  # the cookie is written by the page after the login
+    page.reload()
+    page.get_by_text("You are logged in as a researcher").wait_for()  # a reload: still a researcher
+
+    other = context.new_page()  # a new tab, straight to a researcher page by its link
+    other.set_default_timeout(30_000)
+    other.goto(streamlit_server.url + "/results")
+    other.get_by_role("heading", name="Results").wait_for()
+
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log in").wait_for()
+    page.reload()
+    page.get_by_role("button", name="Log in").wait_for()  # logged out here, after a reload too
+    other.reload()
+    other.get_by_text("I have read the information above").wait_for()  # and in the other tab: a participant
+    assert other.get_by_role("heading", name="Results").count() == 0
+    context.close()
