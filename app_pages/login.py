@@ -2,7 +2,7 @@ import streamlit as st
 
 from study.errors import StudyError
 from study.sessions import session_hours
-from ui.auth import is_researcher, log_in, log_out, sync_cookie
+from ui.auth import is_researcher, log_in, log_out, sso_configured, sso_user_email, sync_cookie
 
 st.title("Researcher login")
 
@@ -16,6 +16,17 @@ if is_researcher():
     sync_cookie()
     st.stop()
 sync_cookie()
+
+if sso_configured():
+    email = sso_user_email()
+    if email:
+        st.error(f"You are signed in as {email}, which is not on this study's list of researchers "
+                 "(`[researchers] emails` in .streamlit/secrets.toml).")
+        if st.button("Sign out"):
+            st.logout()
+    else:
+        st.button("Log in with single sign-on", type="primary", on_click=st.login)
+    st.caption("Or with the study's password:")
 
 st.caption(
     "The password comes from RESEARCHER_PASSWORD, or from .streamlit/secrets.toml, "

@@ -33,7 +33,40 @@ def current_secret() -> str:
     return researcher_secret(_secret_from_toml())
 
 
+def _secrets_section(name: str) -> dict:
+    try:
+        section = st.secrets.get(name)
+    except Exception:  # no secrets.toml at all
+        return {}
+    return dict(section) if section else {}
+
+
+def sso_configured() -> bool:
+    """Single sign-on through the institution's OpenID Connect provider (st.login):
+    configured by an [auth] section in .streamlit/secrets.toml (see the README)."""
+    return bool(_secrets_section("auth"))
+
+
+def sso_researchers() -> set[str]:
+    """The e-mail addresses that single sign-on admits as researchers ([researchers] emails)."""
+    return {str(e).strip().lower() for e in _secrets_section("researchers").get("emails", []) if str(e).strip()}
+
+
+def sso_user_email() -> str | None:
+    """The signed-in account's e-mail, when single sign-on is configured and used."""
+    if not sso_configured() or not st.user.get("is_logged_in"):
+        return None
+    return str(st.user.get("email") or "").strip().lower() or None
+
+
+def _sso_researcher() -> bool:
+    email = sso_user_email()
+    return email is not None and email in sso_researchers() and st.user.get("email_verified") is not False
+
+
 def is_researcher() -> bool:
+    if _sso_researcher():
+        return True
     if st.session_state.get(SESSION_KEY):
         if _still_valid():
             return True
@@ -101,9 +134,12 @@ def log_in(attempt: str) -> bool:
 
 
 def log_out() -> None:
-    """End the login in this tab and everywhere else (every tab, every browser)."""
+    """End the login in this tab and everywhere else (every tab, every browser); a
+    single sign-on login is ended with the provider's session cookie (st.logout)."""
     sessions.end_all(engine())
     _forget_here()
+    if sso_user_email() is not None:
+        st.logout()
 
 
 def require_researcher() -> None:

@@ -107,3 +107,41 @@ def test_consent_markdown_is_rendered_without_html(study_home):
     consent = [m for m in at.markdown if "Please agree" in m.value]
     assert len(consent) == 1
     assert consent[0].proto.allow_html is False  # the browser escapes the tags instead of running them
+
+
+# --- single sign-on (st.login) ------------------------------------------------------------
+
+SSO_SECRETS = {
+    "auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+             "client_id": "study", "client_secret": "s", "server_metadata_url":
+             "https://login.example.edu/.well-known/openid-configuration"},
+    "researchers": {"emails": ["Ada@Example.edu"]},
+}
+
+
+def _app_with_sso(user: dict) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    for key, value in SSO_SECRETS.items():
+        at.secrets[key] = value
+    at.user = user
+    return at.run()
+
+
+def test_single_sign_on_admits_the_listed_researchers_only():
+    listed = _app_with_sso({"is_logged_in": True, "email": "ada@example.edu"})
+    listed.switch_page("app_pages/setup.py").run()
+    assert not listed.exception and "Setup" in [t.value for t in listed.title]
+    other = _app_with_sso({"is_logged_in": True, "email": "eve@example.edu"})
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        other.switch_page("app_pages/setup.py")
+    other.switch_page("app_pages/login.py").run()
+    assert "eve@example.edu, which is not on this study's list" in other.error[0].value
+
+
+def test_the_login_page_offers_single_sign_on_only_where_it_is_configured():
+    configured = _app_with_sso({"is_logged_in": False})
+    configured.switch_page("app_pages/login.py").run()
+    assert "Log in with single sign-on" in [b.label for b in configured.button]
+    plain = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    plain.switch_page("app_pages/login.py").run()
+    assert "Log in with single sign-on" not in [b.label for b in plain.button]
