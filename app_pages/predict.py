@@ -97,7 +97,8 @@ if source == "Survey set image":
     n_simulated = int(answers["is_simulated"].sum())
     include_simulated = bool(n_simulated) and st.checkbox(
         f"Include simulated participants ({n_simulated} answers in this set)")
-    kept = counted_answers(answers, analysis.Inclusion(include_simulated=include_simulated))
+    rules = next(s.exclusion_rules for s in sets if s.id == set_id)  # the set's pre-registered rules apply here too
+    kept = counted_answers(answers, analysis.Inclusion(include_simulated=include_simulated), rules)
     humans = per_image(images, kept).set_index("pool_position").loc[position]
 
 elif source == "Dataset image":

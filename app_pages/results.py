@@ -71,27 +71,39 @@ if chosen.is_demo:
     st.warning(f"**{DEMO_NOTE}**: this set shows the app's synthetic demo pictures, not CIFAKE.")
 
 # --- who counts ---------------------------------------------------------------------
-people = analysis.load_participants(engine, set_id)
+people = analysis.load_participants(engine, set_id)  # people who withdrew are not among them
 n_simulated = int(people["is_simulated"].sum())
+rules = chosen.exclusion_rules or {}
+has_rules = bool(rules.get("failed_checks") or rules.get("speeder_ms") or rules.get("incomplete"))
 with st.expander("Who counts", expanded=True):
     left, right = st.columns(2)
     include_simulated = left.toggle(
         "Include simulated participants", value=False, key="include_simulated",
         help="Participants added by `survey simulate`: not people. Left out unless you ask.")
+    preregistered = left.toggle(
+        "Apply the set's pre-registered exclusion rules", value=True, key="preregistered", disabled=not has_rules,
+        help="Fixed with the set before anybody consented: failed attention checks, speeders by median response "
+             "time, incomplete surveys. Switching them off is a sensitivity check; the filters here come on top "
+             "of them and never loosen them.")
     completed_only = left.checkbox(
         "Completed participants only", value=False, key="completed_only",
         help="The score distribution always uses completed participants; this also limits the per-image, "
              "pooled and response-time figures to them.")
     speeder_ms = right.number_input(
         "Exclude speeders: median response time below (ms; 0 = keep everyone)",
-        min_value=0, max_value=600_000, value=0, step=100, key="speeder_ms")
+        min_value=0, max_value=600_000, value=0, step=100, key="speeder_ms",
+        help="On top of the set's pre-registered speeder limit, if it has one.")
+    devices = right.multiselect("Device (empty = every device)", list(analysis.DEVICE_OPTIONS), key="device_classes",
+                                help="The coarse class of the browser each person consented in; "
+                                     f"“{analysis.UNKNOWN_DEVICE}” = it did not say.")
     ages = right.multiselect("Age band (empty = everyone)", analysis.demographic_options(people, "age_band"),
                              key="age_bands")
     exposure = right.multiselect("Sees AI images (empty = everyone)",
                                  analysis.demographic_options(people, "ai_exposure"), key="ai_exposure")
 inclusion = analysis.Inclusion(
     include_simulated=include_simulated, completed_only=completed_only, speeder_ms=int(speeder_ms) or None,
-    age_bands=tuple(ages) or None, ai_exposure=tuple(exposure) or None,
+    age_bands=tuple(ages) or None, ai_exposure=tuple(exposure) or None, preregistered=preregistered or not has_rules,
+    device_classes=tuple(devices) or None,
 )
 
 # --- which models -------------------------------------------------------------------
@@ -127,9 +139,16 @@ c2.metric("Incomplete", counts["incomplete"],
                "and never saw an image")
 by = counts["excluded_by"]
 c3.metric("Excluded", counts["excluded"],
-          help=f"simulated {by['simulated']}, speeders {by['speeder']}, demographic filter {by['demographic']}, "
-               f"researchers' previews {by['preview']} (never counted)")
+          help=f"simulated {by['simulated']}, pre-registered rules {by['preregistered']}, speeders {by['speeder']}, "
+               f"demographic filter {by['demographic']}, device filter {by['device']}, researchers' previews "
+               f"{by['preview']} (never counted)")
 c4.metric("Answers analysed", counts["answers_analysed"])
+st.caption(analysis.exclusion_text(result.exclusions, counts["withdrawn"]))
+with st.expander("Participants per device"):
+    st.dataframe(analysis.device_table(result.by_device), hide_index=True, key="device-table")
+    st.caption("Participants who count under every other choice above (the device filter aside): a row "
+               "marked “no” is left out by the device filter. Accuracy: the share of their analysed answers "
+               "right; mean score: of those who answered every image; fewer than 2 participants: not enough data.")
 
 if result.is_empty:
     st.info(
@@ -188,12 +207,15 @@ st.caption(
 )
 with st.expander("Participants"):
     shown = result.participants.copy()
-    shown["status"] = np.where(shown["excluded"] != "", "excluded: " + shown["excluded"],
+    reason = np.where(shown["excluded"] == "preregistered", "pre-registered rule " + shown["excluded_by_rules"],
+                      shown["excluded"])
+    shown["status"] = np.where(shown["excluded"] != "", "excluded: " + reason,
                                np.where(shown["completed"], "completed", "incomplete"))
     shown["simulated"] = np.where(shown["is_simulated"], "SIMULATED", "")
     st.dataframe(
-        shown[["participant_id", "simulated", "status", "age_band", "ai_exposure", "answered", "correct",
-               "binomial_p", "accuracy_real", "accuracy_fake", "dprime", "criterion", "median_response_ms"]],
+        shown[["participant_id", "simulated", "status", "age_band", "ai_exposure", "device_class", "answered",
+               "correct", "checks_failed", "binomial_p", "accuracy_real", "accuracy_fake", "dprime", "criterion",
+               "median_response_ms"]],
         hide_index=True, key="participants-table",
         column_config={"binomial_p": st.column_config.NumberColumn("binomial p", format="%.4f"),
                        "dprime": st.column_config.NumberColumn("d′", format="%.3f"),
@@ -362,7 +384,10 @@ if database_url.startswith("sqlite"):
 else:
     e3.caption("The database is PostgreSQL: copy it with `pg_dump` (e.g. `pg_dump --format=custom "
                "--file=study.dump DBNAME`).")
-st.caption("The exports hold every participant, simulated ones and researchers' previews marked (is_simulated = 1, "
-           "is_preview = 1), whatever the filters above. The same files, each with its data dictionary "
+st.caption("The exports hold every participant who did not withdraw (people who withdrew are in no export; the "
+           "description file counts them), simulated ones and researchers' previews marked (is_simulated = 1, "
+           "is_preview = 1), whatever the filters above; the participants export names the pre-registered rules "
+           "that exclude each person (excluded_by_rules), their device and attention checks. The same files, "
+           "each with its data dictionary "
            "(NAME.dictionary.csv: column, type, meaning) and the set's description (NAME.txt) beside it: "
            "`python -m study export answers|participants|database --out PATH`.")

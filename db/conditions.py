@@ -166,3 +166,28 @@ def mark_feedback_seen(conn: Connection, participant_id: int, position: int) -> 
                                                  answers.c.feedback_seen_at.is_(None))
                           .values(feedback_seen_at=utcnow()))
     return result.rowcount == 1
+
+
+def attention_counts(engine_or_conn, set_id: int) -> dict[int, tuple[int, int]]:
+    """{participant id: (checks passed, checks failed)} for the set's participants who answered a check."""
+    query = (select(attention.c.participant_id, attention.c.passed, func.count())
+             .join(participants, participants.c.id == attention.c.participant_id)
+             .where(participants.c.set_id == set_id)
+             .group_by(attention.c.participant_id, attention.c.passed))
+    out: dict[int, list[int]] = {}
+    for pid, passed, n in _all(engine_or_conn, query):
+        out.setdefault(int(pid), [0, 0])[0 if passed else 1] += int(n)
+    return {pid: (counts[0], counts[1]) for pid, counts in out.items()}
+
+
+def rewrite_simulated_first_answers(conn: Connection, participant_id: int, by_position: dict[int, tuple[int, object]]
+                                    ) -> None:
+    """Set a SIMULATED participant's first answers' response times (ms) and answered_at,
+    by position. Refuses a real participant: their server-measured times are evidence."""
+    flag = conn.execute(select(participants.c.is_simulated).where(participants.c.id == participant_id)).scalar()
+    if not flag:
+        raise RuntimeError("refusing to rewrite the response times of a real participant")
+    for position, (ms, answered_at) in by_position.items():
+        conn.execute(first_answers.update().where(first_answers.c.participant_id == participant_id,
+                                                  first_answers.c.position == position)
+                     .values(response_ms=int(ms), answered_at=answered_at))

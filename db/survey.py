@@ -304,7 +304,8 @@ def labels_of(engine_or_conn, set_id: int, image_ids: list[str]) -> dict[str, in
 def export_rows(engine: Engine, set_id: int) -> list[Row]:
     """Every answer of a set joined with its participant, the participant's condition
     (name; None for a participant without one), the image's label and, in after_first
-    conditions, the response time of the first answer (None elsewhere)."""
+    conditions, the response time of the first answer (None elsewhere). Never a
+    withdrawn participant's (their answers are deleted; this says so twice)."""
     conditions = SurveyCondition.__table__
     first = FirstAnswer.__table__
     query = (
@@ -341,7 +342,7 @@ def export_rows(engine: Engine, set_id: int) -> list[Row]:
                 first, (first.c.participant_id == answers.c.participant_id) & (first.c.position == answers.c.position)
             )
         )
-        .where(participants.c.set_id == set_id)
+        .where(participants.c.set_id == set_id, participants.c.withdrawn_at.is_(None))
         .order_by(participants.c.id, answers.c.position)
     )
     with engine.connect() as conn:

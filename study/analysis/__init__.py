@@ -4,12 +4,16 @@ vs models, the conditions compared, the participants export). May import study.s
 study.data, db and models; never streamlit, pages or the CLI.
 The Results page and `python -m study results` call analyse() and show what it returns."""
 from study.analysis.results import (
+    DEVICE_OPTIONS,
     SKIPPED,
+    UNKNOWN_DEVICE,
     Inclusion,
     Results,
     analyse,
     default_set_id,
     demographic_options,
+    device_table,
+    exclusion_text,
     load_answers,
     load_images,
     load_participants,
@@ -19,6 +23,6 @@ from study.analysis.results import (
 )
 
 __all__ = [  # the names this facade re-exports on purpose
-    "SKIPPED", "Inclusion", "Results", "analyse", "default_set_id", "demographic_options", "load_answers",
-    "load_images", "load_participants", "mark_participants", "resolve_set_id", "set_image_pixels",
+    "DEVICE_OPTIONS", "SKIPPED", "UNKNOWN_DEVICE", "Inclusion", "Results", "analyse", "default_set_id",
+    "demographic_options", "device_table", "exclusion_text", "load_answers", "load_images", "load_participants", "mark_participants", "resolve_set_id", "set_image_pixels",
 ]

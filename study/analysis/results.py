@@ -2,10 +2,21 @@
 `python -m study results` both call analyse() and show what it returns.
 
 Who counts (Inclusion; image filters are another thing, study.data.filters):
+- people who withdrew are never counted and are in no export (their answers are
+  deleted); the counts say how many withdrew;
 - researchers' previews of a condition are never counted, whatever is asked;
 - simulated participants (`survey simulate`) are left out unless asked for;
+- the set's pre-registered exclusion rules (study.survey.checks: failed attention
+  checks, speeders by median response time, incomplete), fixed before anybody
+  consented, leave out whom they name from every figure; `exclusions` counts
+  the people each rule names (one person may meet several). Turning them off
+  (Inclusion.preregistered=False) is a sensitivity check, and the results say so;
 - a demographic filter keeps only participants with the chosen optional answers;
-- "speeders", whose median response time is below a threshold, are left out;
+- "speeders", whose median response time is below a threshold, are left out:
+  this ad-hoc filter, like completed_only, comes on top of the pre-registered
+  rules and never loosens them;
+- a device filter keeps only the chosen device classes (desktop, mobile, tablet,
+  unknown); `by_device` gives the figures of each class under every other rule;
 - the score distribution (histogram, mean, t-test, binomial tests) uses the
   participants who answered every image: a score out of the set size means
   nothing for someone who stopped half-way;
@@ -27,6 +38,7 @@ import pandas as pd
 from scipy import stats
 from sqlalchemy import Engine
 
+import db.conditions as qc
 import db.survey as q
 from study.analysis import conditions as analysis_conditions
 from study.analysis import images as analysis_images
@@ -34,13 +46,20 @@ from study.analysis import humans_vs_models as analysis_models
 from study.analysis import scores as analysis_scores
 from study.errors import StudyError
 from study.labels import FAKE, REAL, predicted_labels
+from study.survey.checks import ExclusionRules, excluded
+from study.survey.device import DEVICE_CLASSES
 from study.survey.sets import SetSummary, set_conditions, set_pixels, summary
 
 SKIPPED = "skipped"  # how a skipped optional question is named in an Inclusion
+UNKNOWN_DEVICE = "unknown"  # how a participant without a device class is named in an Inclusion
+DEVICE_OPTIONS = (*DEVICE_CLASSES, UNKNOWN_DEVICE)
 ANSWER_COLUMNS = ["participant_id", "is_simulated", "completed", "age_band", "ai_exposure", "position",
                   "image_id", "label", "answer", "correct", "confidence", "response_ms",
-                  "is_preview", "condition", "hint_verdict", "hint_p_ai", "initial_answer", "first_response_ms"]
-EXCLUSION_REASONS = ("preview", "simulated", "demographic", "speeder")  # in the order mark_participants applies them
+                  "is_preview", "condition", "hint_verdict", "hint_p_ai", "initial_answer", "first_response_ms",
+                  "device_class", "checks_failed"]
+# In the order mark_participants applies them; a participant is counted under the first that applies.
+EXCLUSION_REASONS = ("preview", "simulated", "preregistered", "demographic", "speeder", "device")
+RULES = ("failed_checks", "speeder", "incomplete")  # the pre-registered rules (study.survey.checks), in order
 
 
 @dataclass(frozen=True)
@@ -52,6 +71,8 @@ class Inclusion:
     speeder_ms: int | None = None  # leave out participants whose median response time is below this
     age_bands: tuple[str, ...] | None = None  # None = everyone; SKIPPED = those who skipped the question
     ai_exposure: tuple[str, ...] | None = None
+    preregistered: bool = True  # apply the set's pre-registered exclusion rules (False: a sensitivity check)
+    device_classes: tuple[str, ...] | None = None  # None = every device; UNKNOWN_DEVICE = no class recorded
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -83,8 +104,12 @@ def resolve_set_id(engine: Engine, set_id: int | None) -> int:
 
 
 def load_answers(engine: Engine, set_id: int) -> pd.DataFrame:
-    """Every answer of the set with its participant's fields (the export's rows)."""
+    """Every answer of the set with its participant's fields (the export's rows), and
+    their device class and failed attention checks (what the exclusion rules need).
+    Withdrawn participants have none."""
     rows = q.export_rows(engine, set_id)
+    devices = {int(r.id): r.device_class for r in q.participants_of_set(engine, set_id)}
+    checks = qc.attention_counts(engine, set_id)
     frame = pd.DataFrame([{
         "participant_id": int(r.participant_id), "is_simulated": bool(r.is_simulated),
         "completed": r.completed_at is not None, "age_band": r.age_band, "ai_exposure": r.ai_exposure,
@@ -93,6 +118,8 @@ def load_answers(engine: Engine, set_id: int) -> pd.DataFrame:
         "response_ms": float(r.response_ms), "is_preview": bool(r.is_preview), "condition": r.condition,
         "hint_verdict": _float_or_nan(r.hint_verdict), "hint_p_ai": _float_or_nan(r.hint_p_ai),
         "initial_answer": _float_or_nan(r.initial_answer), "first_response_ms": _float_or_nan(r.first_response_ms),
+        "device_class": devices.get(int(r.participant_id)),
+        "checks_failed": checks.get(int(r.participant_id), (0, 0))[1],
     } for r in rows], columns=ANSWER_COLUMNS)
     return frame.astype({"confidence": float, "response_ms": float, "is_preview": bool, "hint_verdict": float,
                          "hint_p_ai": float, "initial_answer": float, "first_response_ms": float})
@@ -104,14 +131,17 @@ def _float_or_nan(value) -> float:
 
 PARTICIPANT_COLUMNS = ["participant_id", "is_simulated", "completed", "saw_first_image", "age_band", "ai_exposure",
                        "prolific_pid", "study_id", "session_id", "consented_at", "started_at", "completed_at",
-                       "consent_hash", "ignored_clicks", "is_preview", "condition"]
+                       "consent_hash", "ignored_clicks", "is_preview", "condition", "device_class", "checks_passed",
+                       "checks_failed", "withdrawn"]
 
 
-def load_participants(engine: Engine, set_id: int) -> pd.DataFrame:
-    """Everyone who consented to the set, including those who never answered."""
-    rows = q.participants_of_set(engine, set_id)
+def load_participants(engine: Engine, set_id: int, *, withdrawn: bool = False) -> pd.DataFrame:
+    """Everyone who consented to the set, including those who never answered; people
+    who withdrew only with withdrawn=True (to count them: they count nowhere else)."""
+    rows = [r for r in q.participants_of_set(engine, set_id) if withdrawn or r.withdrawn_at is None]
     viewers = q.saw_first_image(engine, set_id)
     ignored = q.ignored_click_counts(engine, set_id)
+    checks = qc.attention_counts(engine, set_id)
     names = {cid: condition.name for cid, condition in set_conditions(engine, set_id)}
     when = lambda moment: None if moment is None else q.as_utc(moment).isoformat()  # noqa: E731
     return pd.DataFrame([{
@@ -121,7 +151,9 @@ def load_participants(engine: Engine, set_id: int) -> pd.DataFrame:
         "study_id": r.study_id, "session_id": r.session_id, "consented_at": when(r.consented_at),
         "started_at": when(r.started_at), "completed_at": when(r.completed_at),
         "consent_hash": r.consent_hash, "ignored_clicks": ignored.get(r.id, 0),
-        "is_preview": bool(r.is_preview), "condition": names.get(r.condition_id),
+        "is_preview": bool(r.is_preview), "condition": names.get(r.condition_id), "device_class": r.device_class,
+        "checks_passed": checks.get(r.id, (0, 0))[0], "checks_failed": checks.get(r.id, (0, 0))[1],
+        "withdrawn": r.withdrawn_at is not None,
     } for r in rows], columns=PARTICIPANT_COLUMNS)
 
 
@@ -150,24 +182,56 @@ def _matches(values: pd.Series, allowed: tuple[str, ...] | None) -> pd.Series:
     return named.isin([str(a) for a in allowed])
 
 
-def mark_participants(participants: pd.DataFrame, answers: pd.DataFrame, inclusion: Inclusion) -> pd.DataFrame:
-    """participants plus median_response_ms and `excluded` ("" = kept; else the
-    first reason of EXCLUSION_REASONS: preview (always), simulated, demographic,
-    speeder). A table without is_preview holds no previews."""
+def device_of(values: pd.Series) -> pd.Series:
+    """Device classes with UNKNOWN_DEVICE for a participant without one."""
+    return values.astype(object).where(values.notna(), UNKNOWN_DEVICE)
+
+
+def rule_exclusions(participants: pd.DataFrame, answers: pd.DataFrame, rules: ExclusionRules | None) -> pd.Series:
+    """Per participant (participants' index), the pre-registered rules that leave them
+    out, joined by ';' ("" = none), by study.survey.checks.excluded: failed checks
+    (checks_failed, 0 when the column is missing), median response time of their
+    answers below rules.speeder_ms, not completed."""
+    out = pd.Series("", index=participants.index, dtype=object)
+    if rules is None or not (rules.failed_checks or rules.speeder_ms or rules.incomplete):
+        return out
+    times = answers.groupby("participant_id")["response_ms"].apply(list).to_dict() if len(answers) else {}
+    failed = (participants["checks_failed"] if "checks_failed" in participants
+              else pd.Series(0, index=participants.index)).fillna(0)
+    people = [{"id": int(pid), "completed": bool(done), "failed_checks": int(n), "response_ms": times.get(pid, [])}
+              for pid, done, n in zip(participants["participant_id"], participants["completed"], failed)]
+    named = excluded(rules, people)
+    return pd.Series([";".join(named.get(int(pid), [])) for pid in participants["participant_id"]],
+                     index=participants.index, dtype=object)
+
+
+def mark_participants(participants: pd.DataFrame, answers: pd.DataFrame, inclusion: Inclusion,
+                      rules: ExclusionRules | None = None) -> pd.DataFrame:
+    """participants plus median_response_ms, excluded_by_rules (the set's pre-registered
+    `rules` that leave them out, ';'-joined) and `excluded` ("" = kept; else the first
+    reason of EXCLUSION_REASONS: preview (always), simulated, preregistered (unless
+    inclusion.preregistered is off), demographic, speeder (the ad-hoc limit), device).
+    A table without is_preview holds no previews; one without device_class, no classes."""
     table = participants.copy()
     medians = answers.groupby("participant_id")["response_ms"].median() if len(answers) else pd.Series(dtype=float)
     table["median_response_ms"] = table["participant_id"].map(medians).astype(float)
+    table["excluded_by_rules"] = rule_exclusions(table, answers, rules)
     reason = pd.Series("", index=table.index, dtype=object)
     if "is_preview" in table:
         reason[table["is_preview"].eq(True)] = "preview"  # NaN or None: not a preview
     if not inclusion.include_simulated:
         reason[(reason == "") & table["is_simulated"].astype(bool)] = "simulated"
+    if inclusion.preregistered:
+        reason[(reason == "") & (table["excluded_by_rules"] != "")] = "preregistered"
     demographic = (_matches(table["age_band"], inclusion.age_bands)
                    & _matches(table["ai_exposure"], inclusion.ai_exposure))
     reason[(reason == "") & ~demographic] = "demographic"
     if inclusion.speeder_ms:
         speedy = table["median_response_ms"] < float(inclusion.speeder_ms)  # NaN (no answers) is never a speeder
         reason[(reason == "") & speedy] = "speeder"
+    if inclusion.device_classes is not None:
+        devices = device_of(table["device_class"] if "device_class" in table else pd.Series(None, index=table.index))
+        reason[(reason == "") & ~devices.isin(list(inclusion.device_classes))] = "device"
     table["excluded"] = reason
     return table
 
@@ -190,6 +254,8 @@ class Results:
     response_times: dict
     models: list[analysis_models.ModelComparison] = field(default_factory=list)
     by_condition: dict | None = None  # conditions.by_condition, for a set with conditions worth comparing
+    exclusions: dict = field(default_factory=dict)  # the pre-registered rules as fixed, and whom each names
+    by_device: dict = field(default_factory=dict)  # device class -> its figures under every other rule
 
     @property
     def is_empty(self) -> bool:
@@ -210,6 +276,8 @@ class Results:
             "set": self.set.as_dict(),
             "filters": self.inclusion.as_dict(),  # the JSON key `results --json` has always written
             "participants": self.counts,
+            "exclusions": self.exclusions,
+            "by_device": self.by_device,
             "scores": self.scores.as_dict(),
             "accuracy": self.accuracy,
             "sdt": {"correction": analysis_scores.SDT_CORRECTION, "pooled": self.sdt_pooled.as_dict(),
@@ -258,8 +326,12 @@ def analyse(engine: Engine, set_id: int, inclusion: Inclusion = Inclusion(),
     """Everything the Results page shows for one set. `predictions` maps a model
     name to its P(AI) on the set's images in pool order (see predict_set)."""
     info = summary(engine, set_id)
+    rules = ExclusionRules.from_dict(info.exclusion_rules)
     all_answers = load_answers(engine, set_id)
-    marked = mark_participants(load_participants(engine, set_id), all_answers, inclusion)
+    everyone = load_participants(engine, set_id, withdrawn=True)
+    left = everyone["withdrawn"].astype(bool).to_numpy()  # numpy: an empty frame keeps its columns
+    withdrawn = everyone[left]
+    marked = mark_participants(everyone[~left].reset_index(drop=True), all_answers, inclusion, rules)
 
     kept = marked[marked["excluded"] == ""]
     answering = kept[kept["completed"]] if inclusion.completed_only else kept
@@ -284,6 +356,8 @@ def analyse(engine: Engine, set_id: int, inclusion: Inclusion = Inclusion(),
         "excluded_by": {reason: int(excluded.get(reason, 0)) for reason in EXCLUSION_REASONS},
         "in_score_distribution": int(len(scored)),
         "answers_analysed": int(len(answers)),
+        # Withdrew: not in `total` nor anywhere else, and in no export (previews who withdrew not even here).
+        "withdrawn": int((~withdrawn["is_preview"].astype(bool)).sum()),
     }
 
     hits, misses, fas, crs = analysis_scores.sdt_counts(answers)
@@ -317,7 +391,81 @@ def analyse(engine: Engine, set_id: int, inclusion: Inclusion = Inclusion(),
         response_times=_response_times(answers), models=comparisons,
         by_condition=(analysis_conditions.by_condition(info.conditions, answers, scored, info.size)
                       if analysis_conditions.wanted(info.conditions) else None),
+        exclusions=_exclusions(marked, rules, inclusion),
+        by_device=_by_device(marked, all_answers, inclusion, info.size),
     )
+
+
+def _exclusions(marked: pd.DataFrame, rules: ExclusionRules, inclusion: Inclusion) -> dict:
+    """The set's pre-registered rules as fixed, whether they were applied, and per rule
+    the participants it names (None: the rule is not pre-registered), counted among
+    the set's participants before the ad-hoc filters (previews never; simulated ones
+    only when included). One person may meet several rules; `excluded` counts them once."""
+    pool = marked[~marked["excluded"].isin(["preview", "simulated"])]
+    named = pool["excluded_by_rules"].str.split(";")
+    on = {"failed_checks": rules.failed_checks, "speeder": bool(rules.speeder_ms), "incomplete": rules.incomplete}
+    return {
+        "rules": rules.as_dict(),
+        "applied": bool(inclusion.preregistered),
+        **{rule: int(named.apply(lambda names, r=rule: r in names).sum()) if on[rule] else None for rule in RULES},
+        "excluded": int((pool["excluded_by_rules"] != "").sum()),
+    }
+
+
+def _by_device(marked: pd.DataFrame, all_answers: pd.DataFrame, inclusion: Inclusion, set_size: int) -> dict:
+    """Per device class (DEVICE_OPTIONS), the participants who count under every rule but
+    the device filter: n, completed, answers analysed, accuracy (share of those answers
+    right) and mean score of the completed; figures from fewer than 2 participants None.
+    `included` says whether the device filter keeps the class."""
+    eligible = marked[marked["excluded"].isin(["", "device"])]
+    devices = device_of(eligible["device_class"])
+    out = {}
+    for name in DEVICE_OPTIONS:
+        people = eligible[devices == name]
+        answering = people[people["completed"]] if inclusion.completed_only else people
+        rows = all_answers[all_answers["participant_id"].isin(answering["participant_id"])]
+        scores = people.loc[people["completed"], "correct"].to_numpy(float)
+        enough = rows["participant_id"].nunique() >= analysis_conditions.MIN_PARTICIPANTS
+        out[name] = {
+            "included": inclusion.device_classes is None or name in inclusion.device_classes,
+            "n": int(len(people)), "n_completed": int(people["completed"].sum()), "n_answers": int(len(rows)),
+            "accuracy": float(rows["correct"].mean()) if enough else None,
+            "mean_score": float(scores.mean()) if len(scores) >= analysis_conditions.MIN_PARTICIPANTS else None,
+            "set_size": int(set_size),
+        }
+    return out
+
+
+RULE_TEXT = {"failed_checks": "failed an attention check", "incomplete": "did not answer every image"}
+
+
+def exclusion_text(exclusions: dict, withdrawn: int) -> str:
+    """The pre-registered exclusion rules as fixed with the set, whom each names and
+    whether they were applied; and how many withdrew. One sentence each."""
+    rules = exclusions["rules"]
+    what = {**RULE_TEXT, "speeder": f"median response time below {rules['speeder_ms']} ms"}
+    named = [f"{what[rule]}: {exclusions[rule]}" for rule in RULES if exclusions[rule] is not None]
+    if not named:
+        text = "Pre-registered exclusion rules: none."
+    else:
+        applied = ("left out of every figure" if exclusions["applied"] else
+                   "NOT applied (a sensitivity check: they are part of the pre-registration)")
+        text = (f"Pre-registered exclusion rules (fixed before anybody consented): {'; '.join(named)}; "
+                f"{exclusions['excluded']} in all (one person may meet several), {applied}."
+                + (" The other filters come on top of them." if exclusions["applied"] else ""))
+    return text + (f" {withdrawn} withdrew: counted nowhere, in no export." if withdrawn else " Nobody withdrew.")
+
+
+def device_table(by_device: dict) -> pd.DataFrame:
+    """by_device as the page shows it: one row per device class."""
+    rows = [{"device": name, "counted": "yes" if d["included"] else "no", "participants": d["n"],
+             "completed": d["n_completed"], "answers": d["n_answers"],
+             "accuracy": analysis_conditions.NOT_ENOUGH if d["accuracy"] is None else f"{100 * d['accuracy']:.1f}%",
+             "mean score": (analysis_conditions.NOT_ENOUGH if d["mean_score"] is None
+                            else f"{d['mean_score']:.2f} of {d['set_size']}")}
+            for name, d in by_device.items()]
+    return pd.DataFrame(rows, columns=["device", "counted", "participants", "completed", "answers", "accuracy",
+                                       "mean score"])
 
 
 def _mean(values: pd.Series) -> float | None:
@@ -330,13 +478,18 @@ def demographic_options(participants: pd.DataFrame, column: str) -> list[str]:
     return sorted(set(participants[column].fillna(SKIPPED).astype(str)))
 
 
-def counted_answers(answers: pd.DataFrame, inclusion: Inclusion = Inclusion()) -> pd.DataFrame:
+def counted_answers(answers: pd.DataFrame, inclusion: Inclusion = Inclusion(),
+                    rules: ExclusionRules | dict | None = None) -> pd.DataFrame:
     """The answers (load_answers' rows) that the answer-level figures count under
     this inclusion, by the Results page's rule (mark_participants): previews never,
-    simulated participants left out unless inclusion.include_simulated, then the demographic
-    and speeder rules, then completed participants only if asked."""
+    simulated participants left out unless inclusion.include_simulated, then the set's
+    pre-registered `rules` (SetSummary.exclusion_rules), the demographic, speeder and
+    device filters, then completed participants only if asked."""
     columns = ["participant_id", "is_simulated", "completed", "age_band", "ai_exposure"]
-    people = answers.drop_duplicates("participant_id")[columns + (["is_preview"] if "is_preview" in answers else [])]
-    marked = mark_participants(people, answers, inclusion)
+    extra = [c for c in ("is_preview", "device_class", "checks_failed") if c in answers]
+    people = answers.drop_duplicates("participant_id")[columns + extra]
+    if isinstance(rules, dict):
+        rules = ExclusionRules.from_dict(rules)
+    marked = mark_participants(people, answers, inclusion, rules)
     kept = marked[(marked["excluded"] == "") & (marked["completed"] | (not inclusion.completed_only))]
     return answers[answers["participant_id"].isin(kept["participant_id"])].reset_index(drop=True)

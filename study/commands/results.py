@@ -10,15 +10,24 @@ from study.errors import StudyError
 from study.labels import class_name
 from study.paper import percent_text
 
+DEVICE_CHOICES = ("desktop", "mobile", "tablet", "unknown")  # study.analysis.DEVICE_OPTIONS, without importing it
+
 
 def register(subparsers) -> None:
     results = subparsers.add_parser("results", help="what the survey found: scores, d', per-image shares, models")
     results.add_argument("--set", dest="set_id", type=int, help="the survey set (default: the open one, "
                          "else the newest with answers)")
     results.add_argument("--exclude-speeders", type=int, metavar="MS",
-                         help="leave out participants whose median response time is below MS milliseconds")
+                         help="leave out participants whose median response time is below MS milliseconds, on top "
+                              "of the set's pre-registered rules (never instead of them)")
     results.add_argument("--completed-only", action="store_true",
-                         help="answer-level figures use only participants who answered every image")
+                         help="answer-level figures use only participants who answered every image (on top of "
+                              "the set's pre-registered rules)")
+    results.add_argument("--without-preregistered-exclusions", action="store_true",
+                         help="sensitivity check: do not apply the set's pre-registered exclusion rules (the "
+                              "output says so; the people each rule names are still counted)")
+    results.add_argument("--device", dest="devices", action="append", choices=DEVICE_CHOICES,
+                         help="keep only participants on this device class (repeatable; 'unknown' = none recorded)")
     results.add_argument("--include-simulated", action="store_true",
                          help="count simulated participants (left out by default)")
     results.add_argument("--age-band", action="append", metavar="BAND",
@@ -55,6 +64,8 @@ def results_command(args) -> int:
         speeder_ms=args.exclude_speeders or None,
         age_bands=tuple(args.age_band) if args.age_band else None,
         ai_exposure=tuple(args.ai_exposure) if args.ai_exposure else None,
+        preregistered=not args.without_preregistered_exclusions,
+        device_classes=tuple(dict.fromkeys(args.devices)) if args.devices else None,
     )
     predictions = {}
     if args.runs:
@@ -69,15 +80,20 @@ def results_command(args) -> int:
 
 
 def _lines(result, data: dict) -> list[str]:
+    from study.analysis import exclusion_text
+
     s, c, a, sdt = data["scores"], data["participants"], data["accuracy"], data["sdt"]
     lines = [
         f"survey set {data['set']['id']}: {data['set']['name']} ({data['set']['size']} images"
         + (", demo images" if data["set"]["is_demo"] else "") + ")",
         f"participants: {c['completed']} completed, {c['incomplete']} incomplete (saw at least the first image), "
         f"{c['consented_only']} consented without seeing an image, {c['excluded']} excluded "
-        f"(simulated {c['excluded_by']['simulated']}, speeders {c['excluded_by']['speeder']}, "
-        f"demographic filter {c['excluded_by']['demographic']}, researchers' previews "
-        f"{c['excluded_by']['preview']}); {c['answers_analysed']} answers analysed",
+        f"(simulated {c['excluded_by']['simulated']}, pre-registered rules {c['excluded_by']['preregistered']}, "
+        f"speeders {c['excluded_by']['speeder']}, demographic filter {c['excluded_by']['demographic']}, "
+        f"device filter {c['excluded_by']['device']}, researchers' previews {c['excluded_by']['preview']}); "
+        f"{c['answers_analysed']} answers analysed",
+        exclusion_text(data["exclusions"], c["withdrawn"]),
+        device_line(data["by_device"]),
     ]
     if result.is_empty:
         lines.append("no answers to analyse yet" + (" (simulated participants are left out; add "
@@ -112,6 +128,18 @@ def _lines(result, data: dict) -> list[str]:
         lines.append(f"  {image['image_id']}  {class_name(image['label'])}  "
                      f"{percent_text(image['share_right'])} of {image['n']}")
     return lines
+
+
+def device_line(by_device: dict) -> str:
+    """n per device class among those who count under every other rule."""
+    parts = []
+    for name, d in by_device.items():
+        if not d["n"] and name == "unknown":
+            continue
+        accuracy = "" if d["accuracy"] is None else f", accuracy {percent_text(d['accuracy'])}"
+        parts.append(f"{name} {d['n']} ({d['n_completed']} completed{accuracy})"
+                     + ("" if d["included"] else " [filtered out]"))
+    return "by device (participants who count under every other rule): " + "; ".join(parts)
 
 
 def _share(figure: dict) -> str:
