@@ -1,6 +1,9 @@
-"""The participants export: one CSV row per person who consented to a set, with
-their condition, score, d' and paradata; its data dictionary and a description
-that lists the consent texts they agreed to travel with it (study.survey.export)."""
+"""The participants export: one CSV row per person who consented to a set and did
+not withdraw, with their condition, score, d', device class, attention checks,
+the pre-registered exclusion rules that leave them out, and paradata; its data
+dictionary and a description that lists the consent texts they agreed to travel
+with it (study.survey.export). People who withdrew are left out entirely (see
+study.survey.export), not flagged: the description file counts them."""
 from __future__ import annotations
 
 import csv
@@ -10,9 +13,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 import db.survey as q
-from study.analysis.results import load_answers, load_participants
+from study.analysis.results import load_answers, load_participants, rule_exclusions
 from study.analysis.scores import per_participant
 from study.labels import ANSWER_NAMES, CLASS_NAMES, FAKE, REAL
+from study.survey.checks import ExclusionRules
+from study.survey.device import DEVICE_CLASSES
 from study.survey.export import COLUMNS, Column, ExportFiles, set_description, write_export
 from study.survey.sets import summary
 
@@ -51,14 +56,27 @@ PARTICIPANT_COLUMNS = {  # in order; new columns go at the end
                                                   "answers export)"),
     "condition": COLUMNS["condition"],
     "is_preview": COLUMNS["is_preview"],
+    "device_class": Column("string", f"{', '.join(DEVICE_CLASSES)}: the coarse class of the browser they "
+                                     "consented in (from its User-Agent, which is not kept); empty = the browser "
+                                     "did not say"),
+    "checks_passed": Column("integer", "attention checks answered with the button the check asked for"),
+    "checks_failed": Column("integer", "attention checks answered with the other button"),
+    "excluded_by_rules": Column("string", "the set's pre-registered exclusion rules that leave this participant "
+                                          "out of the results, ';'-separated: failed_checks (checks_failed > 0), "
+                                          "speeder (median_response_ms_server below the set's limit), incomplete "
+                                          "(completed = 0); empty = none (the rules are in the description file); "
+                                          "the results also leave out previews, and simulated participants "
+                                          "unless asked"),
 }
 
 
 def participants_csv(engine: Engine, set_id: int) -> str:
     """One row per participant of the set, with their score and d'."""
-    summary(engine, set_id)
-    people = load_participants(engine, set_id).merge(
-        per_participant(load_answers(engine, set_id)), on="participant_id", how="left")
+    info = summary(engine, set_id)
+    answers = load_answers(engine, set_id)
+    people = load_participants(engine, set_id)  # withdrawn people are left out (see the module docstring)
+    people["excluded_by_rules"] = rule_exclusions(people, answers, ExclusionRules.from_dict(info.exclusion_rules))
+    people = people.merge(per_participant(answers), on="participant_id", how="left")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(PARTICIPANT_COLUMNS)
@@ -71,6 +89,7 @@ def participants_csv(engine: Engine, set_id: int) -> str:
             _int(row.answered), _int(row.correct), _float(row.accuracy_real), _float(row.accuracy_fake),
             _int(row.hits), _int(row.false_alarms), _float(row.dprime), _float(row.criterion),
             _float(row.binomial_p), _float(row.median_response_ms), _text(row.condition), int(bool(row.is_preview)),
+            _text(row.device_class), int(row.checks_passed), int(row.checks_failed), row.excluded_by_rules,
         ])
     return out.getvalue()
 

@@ -6,8 +6,13 @@ files that travel with every CSV export (in the spirit of psych-DS):
   number, string, boolean written 1/0, datetime in ISO 8601 UTC); an empty cell
   is a missing value;
 - `NAME.txt`, the description: which set (source, split, size, seed, design), its
-  conditions and what each showed, the model whose hints were shown, who is
-  marked rather than left out (simulated participants, previews).
+  conditions and what each showed, the model whose hints were shown, its attention
+  checks and pre-registered exclusion rules, who is marked rather than left out
+  (simulated participants, previews), and how many withdrew.
+
+People who withdrew are in no export: their answers were deleted when they
+withdrew, and a row saying that somebody took part and left would keep what
+they asked to take back; the description counts them, so the numbers add up.
 
 The response time is measured on the server, and the column name says so
 wherever the CSV goes."""
@@ -23,6 +28,7 @@ from sqlalchemy import Engine
 import db.survey as q
 from study.errors import StudyError
 from study.labels import ANSWER_NAMES, CLASS_NAMES, FAKE, REAL
+from study.survey.checks import ExclusionRules
 from study.survey.sets import summary
 
 
@@ -37,7 +43,9 @@ ANSWER_CODES = f"{REAL} = '{ANSWER_NAMES[REAL]}', {FAKE} = '{ANSWER_NAMES[FAKE]}
 # The CSV's columns in order. New columns go at the end, so that a reader that
 # counts columns keeps working.
 COLUMNS = {
-    "participant_id": Column("integer", "internal participant number (not the link token, which is a secret)"),
+    "participant_id": Column("integer", "internal participant number (not the link token, which is a secret); "
+                                        "people who withdrew are in no export (their answers were deleted; the "
+                                        "description file beside this one counts them)"),
     "prolific_pid": Column("string", "Prolific's PROLIFIC_PID from the link, if any"),
     "study_id": Column("string", "Prolific's STUDY_ID, if any"),
     "session_id": Column("string", "Prolific's SESSION_ID, if any"),
@@ -108,9 +116,15 @@ def set_description(engine: Engine, set_id: int) -> str:
     if info.hint_run_id is not None:
         lines.append(f"hints: training run {info.hint_run_id}, checkpoint sha256 {row.hint_checkpoint_sha256}; "
                      "computed once when the set was made, the same for everyone in a hinted condition")
+    rules = ExclusionRules.from_dict(info.exclusion_rules)
+    lines.append(f"attention checks: {info.attention_checks} per participant (never scored); pre-registered "
+                 f"exclusion rules (fixed before anybody consented): the set {rules.describe()}"
+                 + (f" (failed_checks {rules.failed_checks}, speeder_ms {rules.speeder_ms}, incomplete "
+                    f"{rules.incomplete})" if rules != ExclusionRules() else ""))
     lines.append("marked, not left out: simulated participants (is_simulated = 1) and researchers' previews "
                  "(is_preview = 1); results never count previews and count simulated participants only when "
                  "asked")
+    lines.append(f"withdrew: {info.withdrawn} participant(s); their answers were deleted and they are in no export")
     return "\n".join(lines) + "\n"
 
 
