@@ -12,13 +12,25 @@ ability (seeded), P(right) = logistic(ease + ability), centred so that the mean
 score is near the paper's 8.46/15. The flow itself runs in milliseconds, so the
 response times it measures mean nothing; each simulated answer's time is then
 replaced by a draw from a log-normal (median about 2.8 s, wrong answers a bit
-slower), and its shown_at moved back to match. Only simulated rows are touched.
+slower), and its shown_at moved back to match. In after_first conditions that
+draw is the first answer's time (stored with it), and the final answer comes a
+second draw later (the time spent on the hint: median HINT_RT_MS). Only
+simulated rows are touched.
 
 In a set with conditions, simulated people are assigned through the same balancer
 (counted among themselves only). Shown a model's hint that disagrees with them, a
 simulated person takes it with probability FOLLOW_HINT (in after_first conditions:
 their first answer, then the final one), so hint conditions show a plausible
-effect: better when the model is right, worse when it is wrong.
+effect: better when the model is right, worse when it is wrong. In after_first
+conditions a person whose first answer the model confirms still changes it with
+probability SWITCH_AWAY (second thoughts), so the switch-away rate is not 0.
+
+Each simulated person consents from a desktop, phone or tablet (DEVICES), so
+that the Results page's device filter has something to show.
+
+What this module added later (device, switching away, first answers' times) draws
+from a second generator, so a seed's answers, scores and final response times
+outside after_first conditions stay what they were.
 """
 from __future__ import annotations
 
@@ -28,6 +40,7 @@ from datetime import timedelta
 import numpy as np
 from sqlalchemy import Engine
 
+import db.conditions as qc
 import db.survey as q
 from study import survey
 from study.errors import StudyError
@@ -42,6 +55,13 @@ MEDIAN_RT_MS = 2800.0
 RT_SIGMA = 0.45
 FAIL_CHECK = 0.05  # careless people exist: a few press the wrong button on a catch trial
 FOLLOW_HINT = 0.35  # Groh et al. 2022: people often, not always, switched to the model's verdict
+SWITCH_AWAY = 0.04  # second thoughts: now and then a confirmed first answer is changed all the same
+HINT_RT_MS = 1200.0  # median time from the hint appearing to the final answer (after_first)
+DEVICES = {  # share of simulated people per device class, and a browser of that class
+    "desktop": (0.65, "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"),
+    "mobile": (0.30, "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"),
+    "tablet": (0.05, "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"),
+}
 
 
 def _image_ease(image_id: str, seed: int) -> float:
@@ -63,10 +83,13 @@ def simulate(engine: Engine, participants: int, seed: int, *, dropout: float = 0
     if survey.ensure_open_set(engine) is None:
         raise StudyError("no survey set is open; open or create one first (`python -m study survey create --seed S`)")
     rng = np.random.default_rng(seed)
+    later = np.random.default_rng([seed, 14])  # the draws added later (see the module docstring)
+    shares = np.array([share for share, _ in DEVICES.values()])
     added, completed, answers = [], 0, 0
     set_id = None
     for _ in range(participants):
-        token = survey.consent(engine, survey.Visit(), simulated=True)
+        browser = list(DEVICES.values())[later.choice(len(DEVICES), p=shares / shares.sum())][1]
+        token = survey.consent(engine, survey.Visit(), simulated=True, user_agent=browser)
         ages, exposures = (None, *survey.AGE_BANDS), (None, *survey.AI_EXPOSURE)
         age, exposure = ages[rng.integers(len(ages))], exposures[rng.integers(len(exposures))]
         survey.answer_questions(engine, token, age, exposure)
@@ -77,7 +100,7 @@ def simulate(engine: Engine, participants: int, seed: int, *, dropout: float = 0
         labels = q.labels_of(engine, set_id, list(person.image_order))
         ability = rng.normal(0.0, ABILITY_SD)
         stop_after = int(rng.integers(1, len(person.image_order))) if rng.random() < dropout else None
-        times = {}
+        times, first_times = {}, {}
         while True:
             step = survey.current_step(engine, survey.Visit(token=token))
             if step.stage == "feedback":
@@ -100,26 +123,40 @@ def simulate(engine: Engine, participants: int, seed: int, *, dropout: float = 0
             if step.phase == "first":
                 survey.submit_first_answer(engine, token, step.position, int(answer))
                 continue  # the hint comes next, then the final answer
-            if step.hint is not None and step.hint.verdict != answer and rng.random() < FOLLOW_HINT:
+            second_thoughts = (step.phase == "final" and step.hint is not None and step.hint.verdict == answer
+                               and later.random() < SWITCH_AWAY)
+            if second_thoughts:
+                answer = other_label(answer)
+            elif step.hint is not None and step.hint.verdict != answer and rng.random() < FOLLOW_HINT:
                 answer = step.hint.verdict
             right = answer == label
             confidence = None if rng.random() < 0.2 else int(np.clip(round(rng.normal(3.4 if right else 2.9, 1)), 1, 5))
             survey.submit_answer(engine, token, step.position, int(answer), confidence)
-            times[step.position] = int(rng.lognormal(np.log(MEDIAN_RT_MS * (1.0 if right else 1.15)), RT_SIGMA))
+            ms = int(rng.lognormal(np.log(MEDIAN_RT_MS * (1.0 if right else 1.15)), RT_SIGMA))
+            if step.phase == "final":  # the draw is the first answer's; the hint takes its own time after it
+                first_times[step.position] = ms
+                ms += int(later.lognormal(np.log(HINT_RT_MS), RT_SIGMA))
+            times[step.position] = ms
             answers += 1
-        _set_response_times(engine, person.id, times)
+        _set_response_times(engine, person.id, times, first_times)
         completed += stop_after is None
         added.append(person.id)
     return {"set_id": set_id, "participants": len(added), "completed": completed, "answers": answers,
             "seed": seed}
 
 
-def _set_response_times(engine: Engine, participant_id: int, times: dict[int, int]) -> None:
-    """Replace a simulated participant's measured times (see the module docstring)."""
+def _set_response_times(engine: Engine, participant_id: int, times: dict[int, int],
+                        first_times: dict[int, int]) -> None:
+    """Replace a simulated participant's measured times (see the module docstring):
+    each image is moved to have been shown its drawn time before the final answer
+    arrived, and a first answer (after_first) to have come its own drawn time after that."""
     with q.write_transaction(engine) as conn:
         new = {row.position: (times[row.position], q.as_utc(row.answered_at) - timedelta(milliseconds=times[row.position]))
                for row in q.answers_of(conn, participant_id)}
         q.rewrite_simulated_times(conn, participant_id, new)
+        qc.rewrite_simulated_first_answers(conn, participant_id, {
+            position: (ms, new[position][1] + timedelta(milliseconds=ms))
+            for position, ms in first_times.items() if position in new})
 
 
 def remove_simulated(engine: Engine) -> dict:
