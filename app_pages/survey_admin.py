@@ -5,6 +5,7 @@ consent text, download the answers. Logic in study/survey/."""
 import streamlit as st
 
 from study import survey
+from study.survey import export as survey_export
 from study.data.active import active_dataset
 from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
@@ -221,5 +222,8 @@ else:
 
     st.download_button("Download answers (CSV)", survey.answers_csv(engine, chosen.id),
                        file_name=f"survey-set-{chosen.id}-answers.csv", mime="text/csv")
-    st.download_button("Download column meanings (TXT)", survey.data_dictionary(engine, chosen.id),
-                       file_name=f"survey-set-{chosen.id}-columns.txt", mime="text/plain")
+    st.download_button("Download the data dictionary (CSV: column, type, meaning)",
+                       survey_export.dictionary_csv(survey_export.COLUMNS),
+                       file_name=f"survey-set-{chosen.id}-answers.dictionary.csv", mime="text/csv")
+    st.download_button("Download the set's description (TXT)", survey_export.set_description(engine, chosen.id),
+                       file_name=f"survey-set-{chosen.id}-answers.txt", mime="text/plain")

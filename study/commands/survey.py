@@ -77,7 +77,8 @@ def register(subparsers) -> None:
     close.add_argument("--json", action="store_true", help="print one JSON object")
     close.set_defaults(handler=close_command)
 
-    export = sub.add_parser("export", help="write a set's answers as CSV plus a data dictionary (.txt)")
+    export = sub.add_parser("export", help="write a set's answers as CSV, with NAME.dictionary.csv (column, type, meaning) and "
+                                           "NAME.txt (the set described) beside it")
     export.add_argument("--set", dest="set_id", type=int, help="the set (default: the open one)")
     export.add_argument("--out", type=Path, required=True, help="CSV file to write")
     export.add_argument("--json", action="store_true", help="print one JSON object")
