@@ -10,8 +10,10 @@ lock up front and so never fails half-way with "database is locked".
 PostgreSQL (several app processes sharing one server) needs none of that: it
 has row locks, and our unique keys settle concurrent twins. A plain
 `postgresql://` or `postgres://` URL is given the psycopg 3 driver, the one we
-install. Each process keeps a small pool; max connections per process is
-POOL_SIZE + MAX_OVERFLOW, so N processes need N x 30 below max_connections.
+install. Each process's pool is sized from the server's max_connections and the
+number of app processes that share it (pool_size_for, documented in
+docs/scaling.md): as many connections as page runs that may need one at once,
+never more than the server can give every process.
 """
 from __future__ import annotations
 
@@ -19,12 +21,17 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+import os
+
+from sqlalchemy import Engine, NullPool, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 BUSY_TIMEOUT_MS = 60_000  # a participant waiting a while beats an error; see docs/scaling.md
-POOL_SIZE = 10
-MAX_OVERFLOW = 20
+# PostgreSQL pool per app process (docs/scaling.md):
+#   pool = min(CONCURRENT_RUNS, (max_connections - RESERVED_CONNECTIONS) // STUDY_APP_PROCESSES)
+CONCURRENT_RUNS = 64  # page runs (Streamlit script threads) of one process that may hold a connection at once
+RESERVED_CONNECTIONS = 10  # for psql, migrations, the training jobs' processes and the server's own
+MIN_POOL = 5
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -66,15 +73,46 @@ def make_engine(url: str) -> Engine:
         )
         _install_sqlite_pragmas(engine)
         return engine
+    connect_args = {"application_name": "cifake-study", "connect_timeout": 10}
     return create_engine(
         parsed,
         # pre_ping: a connection the server dropped (restart, failover) is replaced, not handed out
         pool_pre_ping=True,
-        pool_size=POOL_SIZE,
-        max_overflow=MAX_OVERFLOW,
+        pool_size=pool_size_for(_max_connections(parsed, connect_args), app_processes()),
+        max_overflow=0,  # the pool is the budget: overflow would break the sum over processes
+        pool_timeout=60,  # a page run waits for a connection rather than fail
         pool_recycle=1800,
-        connect_args={"application_name": "cifake-study", "connect_timeout": 10},
+        connect_args=connect_args,
     )
+
+
+def app_processes() -> int:
+    """STUDY_APP_PROCESSES: how many app processes share the database (default 1)."""
+    text_value = os.environ.get("STUDY_APP_PROCESSES") or "1"
+    try:
+        return max(1, int(text_value))
+    except ValueError:
+        raise ValueError(f"STUDY_APP_PROCESSES must be a whole number of processes, got {text_value!r}") from None
+
+
+def pool_size_for(max_connections: int, processes: int) -> int:
+    """Connections one app process may keep: enough for its concurrent page runs, and
+    together with the other processes' never more than the server allows."""
+    share = (max_connections - RESERVED_CONNECTIONS) // max(processes, 1)
+    return max(MIN_POOL, min(CONCURRENT_RUNS, share))
+
+
+def _max_connections(url, connect_args: dict) -> int:
+    """The server's max_connections (100 if it cannot be asked now: the pool is lazy,
+    and the app's first query reports an unreachable server clearly)."""
+    probe = create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    try:
+        with probe.connect() as conn:
+            return int(conn.execute(text("SHOW max_connections")).scalar())
+    except Exception:  # noqa: BLE001 - any failure here is the first query's to report
+        return 100
+    finally:
+        probe.dispose()
 
 
 def get_engine(url: str) -> Engine:

@@ -123,3 +123,20 @@ def test_postgresql_connections_name_the_app_for_the_server_admin(postgres_url):
     engine = open_database(get_settings().database_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT current_setting('application_name')")).scalar() == "cifake-study"
+
+
+def test_the_postgresql_pool_shares_max_connections_among_the_app_processes(postgres_url, monkeypatch):
+    from db.engine import CONCURRENT_RUNS, MIN_POOL, RESERVED_CONNECTIONS, make_engine, pool_size_for
+
+    assert pool_size_for(100, 1) == CONCURRENT_RUNS  # one process: as many as its page runs need
+    assert pool_size_for(100, 2) == (100 - RESERVED_CONNECTIONS) // 2 == 45
+    assert pool_size_for(100, 30) == MIN_POOL
+    monkeypatch.setenv("STUDY_APP_PROCESSES", "3")
+    engine = make_engine(postgres_url)
+    try:
+        with engine.connect() as conn:
+            max_connections = int(conn.exec_driver_sql("SHOW max_connections").scalar())
+        assert engine.pool.size() == pool_size_for(max_connections, 3)
+        assert engine.pool._max_overflow == 0
+    finally:
+        engine.dispose()
