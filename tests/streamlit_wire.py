@@ -26,6 +26,7 @@ class Server:
     log: Path
     env: dict
     proc: subprocess.Popen | None = None
+    app: Path = APP
 
     @property
     def database_url(self) -> str:
@@ -38,7 +39,7 @@ class Server:
         """Start (or restart, on the same port and STUDY_HOME) and wait until healthy."""
         with self.log.open("a") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(self.port),
+                [sys.executable, "-m", "streamlit", "run", str(self.app), "--server.port", str(self.port),
                  "--server.address", "127.0.0.1", "--server.headless", "true"],
                 cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT,
             )
@@ -71,7 +72,7 @@ class Server:
             self.proc.wait()
 
 
-def make_server(folder: Path, password: str | None, database_url: str | None = None) -> Server:
+def make_server(folder: Path, password: str | None, database_url: str | None = None, app: Path = APP) -> Server:
     """A server (not yet started) with its own STUDY_HOME in folder."""
     home, port = folder / "home", free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CIFAKE_ROOT", "RESEARCHER_PASSWORD")}
@@ -80,7 +81,7 @@ def make_server(folder: Path, password: str | None, database_url: str | None = N
         env["RESEARCHER_PASSWORD"] = password
     if database_url:
         env["DATABASE_URL"] = database_url
-    return Server(f"http://127.0.0.1:{port}", port, home, folder / "server.log", env)
+    return Server(f"http://127.0.0.1:{port}", port, home, folder / "server.log", env, app=app)
 
 
 class Session:

@@ -247,13 +247,11 @@ def current_step(engine: Engine, visit: Visit, remembered: Sequence[str | None] 
     done_checks = qc.count_attention_answers(engine, participant.id)
     if done_checks < due:
         ordinal = done_checks + 1
-        with q.write_transaction(engine) as conn:
-            q.record_shown(conn, participant.id, -ordinal)  # checks are kept as negative positions
+        _shown_first_at(engine, participant.id, -ordinal)  # checks are kept as negative positions
         expected = checks.expected_answer(survey.seed, participant.id, ordinal)
         return Step("check", survey=info, token=participant.token, position=position, answered=answered,
                     image_png=checks.check_png(expected, DISPLAY_PX), condition=condition, check=ordinal)
-    with q.write_transaction(engine) as conn:
-        first_shown = q.record_shown(conn, participant.id, position)
+    first_shown = _shown_first_at(engine, participant.id, position)
     image_id = participant.image_order[position - 1]
     display_left = None
     if condition.display_ms:
@@ -273,6 +271,16 @@ def current_step(engine: Engine, visit: Visit, remembered: Sequence[str | None] 
         image_png=png, condition=condition, phase=phase, hint=hint,
         first_answer=first, display_left_ms=display_left, display_width=width, crisp=crisp,
     )
+
+
+def _shown_first_at(engine: Engine, participant_id: int, position: int):
+    """When this position was first shown: read, and written only the first time (a
+    rerun of the same image, each click on its confidence scale, takes no write lock)."""
+    known = q.shown_at(engine, participant_id, position)
+    if known is not None:
+        return known
+    with q.write_transaction(engine) as conn:
+        return q.record_shown(conn, participant_id, position)
 
 
 def _condition_of(engine_or_conn, participant) -> Condition:
