@@ -8,6 +8,7 @@ Why these layers, and why maps mean something at 32x32 (at least 4x4 native):
 | lenet, lenet2 | ReLU after the last conv, before its pool | 16x16 | last conv kept at full stride |
 | cnn_nopool | ReLU after the second conv | 32x32 | no pooling at all |
 | cnn | ReLU after the last conv | 32 / 2^(n_conv-1), never < 4 | pooling stops at 4x4 |
+| cifake_resnet, cifake_resnet_m | `stage2` (the last residual sum) | 8x8 | two poolings only; with test-time flip averaging the model runs the image and its mirror as one batch, and the map is the image's half |
 | resnet50, vgg16, efficientnet_b0, densenet121 | last stage | input/32 = 7x7 at 224 | the 32x32 image is enlarged (bilinear) to 224 before the model |
 | vit_base_patch16_224 | `blocks.11.norm1`, tokens -> 14x14 | input/16 = 14x14 | same enlargement; class token dropped |
 

@@ -1,20 +1,24 @@
 """The model zoo's one door, in the style of timm's _factory: create_model(name,
 **cfg) builds any registered architecture with its ModelSpec attached, and
 list_models() names them. Importing this module registers every entry (the
-paper's CNNs and the timm backbones), so the registry below stays a leaf."""
+paper's CNNs, the fast from-scratch detector and the timm backbones), so the
+registry below stays a leaf."""
 from __future__ import annotations
 
 from dataclasses import replace
 
 from torch import nn
 
-from models import backbones, paper_cnns  # noqa: F401  (importing them registers their entries)
+from models import backbones, fast_cnns, paper_cnns  # noqa: F401  (importing them registers their entries)
 from models.registry import ModelError, ModelSpec, UnknownModelError, registered, registered_names
 
 
+FAMILY_ORDER = {"paper": 0, "fast": 1}  # then the backbones
+
+
 def list_models() -> list[str]:
-    """The paper's from-scratch models first, then the backbones."""
-    return sorted(registered_names(), key=lambda name: registered(name).spec.family != "paper")
+    """The paper's from-scratch models first, then the fast detector, then the backbones."""
+    return sorted(registered_names(), key=lambda name: FAMILY_ORDER.get(registered(name).spec.family, 2))
 
 
 def _entry(name: str):
