@@ -2,7 +2,11 @@
 
 A checkpoint is a torch.save'd dict of plain types and tensors, so it loads
 with weights_only=True (no pickled code runs). Loading rebuilds the model from
-the zoo by name and cfg and insists the state dict fits it exactly."""
+the zoo by name and cfg and insists the state dict fits it exactly.
+
+A checkpoint carries the temperature fitted on its validation split
+("temperature"; models/calibration.py): loading applies it, so the loaded model
+gives calibrated probabilities. A checkpoint written without one loads at 1.0."""
 from __future__ import annotations
 
 import os
@@ -13,6 +17,7 @@ import timm
 import torch
 from torch import nn
 
+from models.calibration import set_temperature, temperature_of
 from models.labels import CLASS_NAMES
 from models.registry import CheckpointError, ModelError, ModelSpec
 from models.zoo import create_model
@@ -44,6 +49,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, *, cfg: dict | None = No
         "dataset_fingerprint": dataset_fingerprint,
         "versions": library_versions(),
         "extra": extra or {},
+        "temperature": temperature_of(model),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
@@ -93,6 +99,12 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> tup
         first = " ".join(str(err).split())[:300]  # one line for the CLI
         raise CheckpointError(f"{path}: weights do not fit model {payload['model']!r} "
                               f"with cfg {payload['cfg']}: {first}") from err
+    temperature = payload.get("temperature", 1.0)
+    try:
+        set_temperature(model, temperature)
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path} has an unusable temperature {temperature!r}: {err}") from err
     model.to(device).eval()
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
+    meta["temperature"] = temperature_of(model)
     return model, model.spec, meta

@@ -1,7 +1,9 @@
 """Evaluation of a trained model on a split: accuracy, per-class precision /
 recall / F1 and the confusion matrix (scikit-learn), plus the same accuracy
 on the test images whose pixel content does not also occur in train
-(CIFAKE has 378 such leaked test images, all FAKE)."""
+(CIFAKE has 378 such leaked test images, all FAKE); AUROC, log loss and
+expected calibration error of P(AI-generated) as the app shows it (with the
+checkpoint's temperature), and the same before and after that scaling."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,13 +12,15 @@ import numpy as np
 import torch
 from sklearn.metrics import classification_report, confusion_matrix
 
+from models.calibration import temperature_of
 from models.checkpoint import load_checkpoint
-from models.predict import predict_proba
+from models.predict import predict_logits, to_tensor_nchw
 from models.registry import CheckpointError, ModelError
 from study.data import filters
 from study.data.datasets import content_groups
 from study.errors import StudyError
 from study.labels import CLASS_NAMES, FAKE, REAL, THRESHOLD, predicted_labels
+from study.ml import calibration
 
 
 def open_checkpoint(path: str | Path, device: str | torch.device = "cpu"):
@@ -62,14 +66,30 @@ def leaked_mask(dataset, split: str = "test") -> np.ndarray | None:
     return in_train
 
 
+def probability_metrics(labels: np.ndarray, logits: np.ndarray, temperature: float) -> dict:
+    """AUROC, log loss and ECE of P(AI) as shown (logits already divided by the
+    temperature), and under "calibration" the same before and after scaling."""
+    labels = np.asarray(labels, dtype=np.int64)
+    raw = np.asarray(logits, dtype=np.float64) * temperature  # what the net gave before the division
+    report = calibration.calibration_report(labels, raw, temperature)
+    shown = report["after"]
+    return {"auroc": calibration.auroc(labels, calibration.p_ai(logits)), "log_loss": shown["log_loss"],
+            "ece": shown["ece"], "temperature": float(temperature), "calibration": report}
+
+
 def evaluate_model(model, dataset, split: str = "test", *, spec=None, image_filter: str | None = None,
                    batch_size: int = 500, device=None) -> dict:
     """Metrics of `model` on one split of `dataset`; P(AI) per image (p_ai) is not kept."""
 
     part = dataset.split(split)
     images = filters.apply(image_filter, part.images)
-    p_ai = predict_proba(model, images, spec=spec, batch_size=batch_size, device=device)
-    metrics = {"split": split, **compute_metrics(part.labels, p_ai)}
+    spec = spec or model.spec
+    if len(part.labels) == 0:
+        raise StudyError("nothing to evaluate: the split has no images")
+    logits = predict_logits(model, spec, to_tensor_nchw(images), batch_size, device).double().numpy()
+    p_ai = calibration.p_ai(logits)
+    metrics = {"split": split, **compute_metrics(part.labels, p_ai),
+               **probability_metrics(part.labels, logits, temperature_of(model))}
     leaked = leaked_mask(dataset, split)
     if leaked is not None:
         keep = ~leaked
