@@ -11,7 +11,7 @@ from study.errors import StudyError
 from study.labels import CLASS_NAMES
 from study.ml import runs
 from study.ml.live import LiveLink
-from study.ml.recipe import TrainConfig
+from study.ml.recipe import AUGMENTS, PRESETS, TrainConfig
 from ui.auth import require_researcher
 from ui.formatting import pct, percent_columns
 from ui.jobs import job_card
@@ -23,7 +23,9 @@ require_researcher()
 st.title("Training")
 engine = study_engine()
 POLL_SECONDS = 2.0
-RECIPE = TrainConfig()  # the form starts at the paper's recipe
+RECIPE = TrainConfig()  # the paper's recipe; a model with a preset has its own (study/ml/recipe.py)
+FAST = TrainConfig.for_model(next(iter(PRESETS)))
+RECIPE_WORD = "empty: the model's recipe"
 
 jobs.reconcile(engine)  # settle jobs whose processes died, restart an idle queue
 
@@ -35,23 +37,37 @@ with st.form("train-form"):
     source = data_select("train", engine, key="train-data", container=right)
     image_filter = filter_select(key="train-filter", container=left)
     device = device_select(key="train-device", container=right)
-    epochs = left.number_input("Epochs", min_value=1, max_value=500, value=RECIPE.epochs, key="train-epochs")
-    batch_size = right.number_input("Batch size", min_value=1, max_value=4096, value=RECIPE.batch_size)
-    lr = left.number_input("Learning rate", min_value=1e-6, max_value=1.0, value=RECIPE.lr, format="%.5f")
-    val_split = right.number_input("Validation split", min_value=0.0, max_value=0.9, value=RECIPE.val_split,
-                                   step=0.05)
+    # Empty fields take the chosen model's recipe: the paper's, or the fast detector's for cifake_resnet*.
+    epochs = left.number_input("Epochs", min_value=1, max_value=500, value=None, placeholder=RECIPE_WORD,
+                               key="train-epochs", help=f"paper {RECIPE.epochs}, fast detector {FAST.epochs}")
+    batch_size = right.number_input("Batch size", min_value=1, max_value=4096, value=None, placeholder=RECIPE_WORD,
+                                    key="train-batch-size",
+                                    help=f"paper {RECIPE.batch_size}, fast detector {FAST.batch_size}")
+    lr = left.number_input("Learning rate (peak, for one-cycle)", min_value=1e-6, max_value=1.0, value=None,
+                           format="%.5f", placeholder=RECIPE_WORD, key="train-lr",
+                           help=f"paper {RECIPE.lr} (Adam), fast detector {FAST.lr} (SGD, one-cycle)")
+    val_split = right.number_input("Validation split", min_value=0.0, max_value=0.9, value=None, step=0.05,
+                                   placeholder=RECIPE_WORD, key="train-val-split",
+                                   help=f"paper {RECIPE.val_split}, fast detector {FAST.val_split}; the "
+                                        "temperature of P(AI) is fitted on it")
     seed = left.number_input("Seed", min_value=0, value=RECIPE.seed)
-    augment = right.checkbox("Augmentation (rotations, shifts, flips)", value=RECIPE.augment)
+    augment = right.selectbox("Augmentation", [None, *AUGMENTS], key="train-augment",
+                              format_func=lambda a: "the model's recipe" if a is None else {
+                                  "none": "none", "paper": "the paper's (rotations, shifts, flips)",
+                                  "flip": "flips", "robust": "flips + JPEG, blur, noise, rescaling"}[a])
     with st.expander("Quick runs"):
         max_train = st.number_input("Use at most N train images (0 = all)", min_value=0, value=0, key="train-max-train")
         threads = st.number_input("CPU threads (0 = torch's choice)", min_value=0, value=0, key="train-threads")
     start = st.form_submit_button("Start training", type="primary")
 
 if start:
-    params = {"model": model, "data": source, "epochs": int(epochs), "batch_size": int(batch_size),
-              "lr": float(lr), "val_split": float(val_split), "seed": int(seed), "augment": bool(augment),
-              "filter": image_filter, "device": device,
+    params = {"model": model, "data": source, "seed": int(seed), "filter": image_filter, "device": device,
               "max_train": int(max_train) or None, "threads": int(threads) or None}
+    given = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "val_split": val_split}
+    params.update({key: int(value) if key in ("epochs", "batch_size") else float(value)
+                   for key, value in given.items() if value is not None})
+    if augment is not None:
+        params["augment"] = augment
     try:
         job_id = jobs.submit(params, engine=engine)
     except StudyError as err:

@@ -98,8 +98,11 @@ def train_argv(params: dict, device: str, kind: str = "train") -> list[str]:
     for key, flag in _FLAGS.items():
         if params.get(key) is not None and params.get(key) != "":
             argv += [flag, str(params[key])]
-    if params.get("augment"):
-        argv.append("--augment")
+    augment = params.get("augment")
+    if augment is True:
+        argv.append("--augment")  # the paper's augmentation, as the switch always meant
+    elif augment:
+        argv += ["--augment", str(augment)]
     if params.get("pretrained") is False:
         argv.append("--no-pretrained")
     for key, value in (params.get("set") or {}).items():
@@ -348,7 +351,7 @@ def progress(job: dict, engine=None) -> dict:
         return experiment_progress(job)
     run = db_runs.get_run(engine or study_engine(), job["run_id"]) if job.get("run_id") else None
     history = (run or {}).get("history") or []
-    planned = int(job["params"].get("epochs") or TrainConfig().epochs)
+    planned = int(job["params"].get("epochs") or TrainConfig.for_model(str(job["params"].get("model") or "")).epochs)
     done = len(history)
     return {"epochs_done": done, "epochs_planned": planned,
             "fraction": min(1.0, done / planned) if planned else 0.0,

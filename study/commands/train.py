@@ -8,32 +8,56 @@ from pathlib import Path
 from study.commands import emit
 from study.errors import StudyError
 from study.labels import CLASS_NAMES, class_name, predicted_label
-from study.ml.recipe import TrainConfig
+from study.ml.recipe import AUGMENTS, FAST_RECIPE, OPTIMIZERS, SCHEDULES, TrainConfig
 
-RECIPE = TrainConfig()  # every default below is the recipe's (study/ml/recipe.py loads no torch)
+PAPER = TrainConfig()  # the paper's recipe (study/ml/recipe.py loads no torch)
+FAST = TrainConfig.for_model("cifake_resnet")
+
+
+def _default(field: str) -> str:
+    """The help's word on a default: the paper's, and the fast detector's where it differs."""
+    paper, fast = getattr(PAPER, field), getattr(FAST, field)
+    if field in FAST_RECIPE and fast != paper:
+        return f"(default: the model's recipe; paper {paper}, cifake_resnet {fast})"
+    return f"(default {paper})"
 
 
 def register(subparsers) -> None:
-    train = subparsers.add_parser("train", help="train a zoo model (paper recipe by default) and evaluate it")
+    train = subparsers.add_parser(
+        "train", help="train a zoo model with its recipe (the paper's; cifake_resnet*: the fast one) and evaluate it")
     train.add_argument("--model", required=True, help="a zoo entry (see `python -m study models`)")
     _data_argument(train)
-    train.add_argument("--epochs", type=int, default=RECIPE.epochs, help="(default %(default)s)")
-    train.add_argument("--batch-size", type=int, default=RECIPE.batch_size, help="(default %(default)s)")
-    train.add_argument("--lr", type=float, default=RECIPE.lr, help="(default %(default)s)")
-    train.add_argument("--weight-decay", type=float, default=RECIPE.weight_decay,
-                       help="L2 strength (default %(default)s)")
-    train.add_argument("--val-split", type=float, default=RECIPE.val_split, help="(default %(default)s)")
-    train.add_argument("--patience", type=int, default=RECIPE.patience,
-                       help="early-stopping patience in epochs (default %(default)s)")
-    train.add_argument("--seed", type=int, default=RECIPE.seed, help="(default %(default)s)")
-    train.add_argument("--augment", action="store_true", help="random rotations, shifts and flips")
-    train.add_argument("--filter", default=RECIPE.filter, help="an image filter applied before training")
-    train.add_argument("--device", default=RECIPE.device,
-                       help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps (default %(default)s)")
-    train.add_argument("--max-train", type=int, default=RECIPE.max_train,
-                       help="use a random subset of N train images")
+    # Every option defaults to None: the model's recipe (TrainConfig.for_model) fills in what is not given.
+    train.add_argument("--epochs", type=int, default=None, help=_default("epochs"))
+    train.add_argument("--batch-size", type=int, default=None, help=_default("batch_size"))
+    train.add_argument("--lr", type=float, default=None, help="the (peak) learning rate " + _default("lr"))
+    train.add_argument("--weight-decay", type=float, default=None, help="L2 strength " + _default("weight_decay"))
+    train.add_argument("--val-split", type=float, default=None, help=_default("val_split"))
+    train.add_argument("--patience", type=int, default=None,
+                       help="early-stopping patience in epochs " + _default("patience"))
+    train.add_argument("--seed", type=int, default=None, help=_default("seed"))
+    train.add_argument("--augment", nargs="?", const="paper", default=None, choices=AUGMENTS,
+                       help="paper (alone: --augment): random rotations, shifts and flips; flip: mirror images; "
+                            "robust: flips plus JPEG, blur, noise and rescaling at random levels " + _default("augment"))
+    train.add_argument("--optimizer", default=None, choices=OPTIMIZERS, help=_default("optimizer"))
+    train.add_argument("--momentum", type=float, default=None, help="SGD's Nesterov momentum " + _default("momentum"))
+    train.add_argument("--schedule", default=None, choices=SCHEDULES,
+                       help="constant, or onecycle (warm-up then linear decay to 0) " + _default("schedule"))
+    train.add_argument("--warmup", type=float, default=None,
+                       help="onecycle: share of the steps rising to the peak " + _default("warmup"))
+    train.add_argument("--label-smoothing", type=float, default=None, help=_default("label_smoothing"))
+    train.add_argument("--no-calibrate", action="store_true",
+                       help="do not fit a temperature on the validation split (P(AI) stays the raw softmax)")
+    train.add_argument("--filter", default=None, help="an image filter applied before training")
+    train.add_argument("--device", default=None,
+                       help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps (default auto)")
+    train.add_argument("--max-train", type=int, default=None, help="use a random subset of N train images")
     train.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
-    train.add_argument("--threads", type=int, default=RECIPE.num_threads, help="CPU threads for torch")
+    cpu = train.add_mutually_exclusive_group()
+    cpu.add_argument("--cpu-bf16", dest="cpu_bf16", action="store_true", default=None,
+                     help="bfloat16 autocast when training on a CPU " + _default("cpu_bf16"))
+    cpu.add_argument("--no-cpu-bf16", dest="cpu_bf16", action="store_false", help="float32 on a CPU")
+    train.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="a model option, e.g. --set n_conv=3 --set dropout=0.2 (cnn) or --set img_size=128")
     weights = train.add_mutually_exclusive_group()
@@ -143,13 +167,12 @@ def train_command(args) -> int:
     spec_probe = _spec_or_error(args.model, model_cfg)
     if spec_probe.pretrained_available and "pretrained" not in model_cfg and "weights" not in model_cfg:
         model_cfg["pretrained"] = True  # the paper fine-tunes ImageNet weights
-    config = TrainConfig(
-        model=args.model, model_cfg=model_cfg, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        weight_decay=args.weight_decay, val_split=args.val_split, patience=args.patience, seed=args.seed,
-        augment=args.augment, filter=args.filter, device=args.device, max_train=args.max_train,
-        amp=not args.no_amp, num_threads=args.threads,
-    )
+    config = config_from_args(args, model_cfg)
     config.validate()
+    if config.device != "auto":
+        from study.ml.devices import pick_device
+
+        pick_device(config.device)  # `--device cuda` without a GPU: one clear line before any data is decoded
     if model_cfg.get("pretrained") or model_cfg.get("weights"):
         build_model(config.model, model_cfg)  # fail on missing weights before decoding any data
     dataset = load_source(args.data)
@@ -164,11 +187,19 @@ def train_command(args) -> int:
             bar.close()
     metrics = result["metrics"]
     result["dataset"] = {"source": dataset.source, "fingerprint": dataset.fingerprint, "is_demo": dataset.is_demo}
-    lines = [f"run {result['run_id']}: {result['status']} on {result['device']}"]
+    result["recipe"] = config.to_dict()
+    lines = [f"run {result['run_id']}: {result['status']} on {result['device']} ({config.recipe} recipe: "
+             f"{config.optimizer}, {config.schedule} lr {config.lr:g}, batch {config.batch_size}, "
+             f"augment {config.augment}, label smoothing {config.label_smoothing:g})"]
     lines.append(f"checkpoint: {result['checkpoint']}")
     if metrics.get("val_acc") is not None:
         lines.append(f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}: train acc "
                      f"{metrics['train_acc']:.4f}, validation acc {metrics['val_acc']:.4f}")
+    fitted = metrics.get("val_calibration")
+    if fitted:
+        lines.append(f"temperature {fitted['temperature']:.3f} fitted on {fitted['n']:,} validation images: "
+                     f"log loss {fitted['before']['log_loss']:.4f} -> {fitted['after']['log_loss']:.4f}, "
+                     f"ECE {fitted['before']['ece']:.4f} -> {fitted['after']['ece']:.4f}")
     if "test" in metrics:
         lines += _metric_lines(metrics["test"], "test")
     original = metrics.get("test_original") or {}
@@ -180,6 +211,18 @@ def train_command(args) -> int:
         lines.append(f"seconds per epoch: {result['seconds_per_epoch']:.1f}")
     emit(result, args.json, lines)
     return 0
+
+
+def config_from_args(args, model_cfg: dict) -> TrainConfig:
+    """The model's recipe with the flags that were given on top."""
+    return TrainConfig.for_model(
+        args.model, model_cfg=model_cfg, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        weight_decay=args.weight_decay, val_split=args.val_split, patience=args.patience, seed=args.seed,
+        augment=args.augment, filter=args.filter, device=args.device, max_train=args.max_train,
+        amp=False if args.no_amp else None, cpu_bf16=args.cpu_bf16, num_threads=args.threads, optimizer=args.optimizer,
+        momentum=args.momentum, schedule=args.schedule, warmup=args.warmup,
+        label_smoothing=args.label_smoothing, calibrate=False if args.no_calibrate else None,
+    )
 
 
 def _spec_or_error(name: str, cfg: dict):
@@ -197,6 +240,12 @@ def _metric_lines(m: dict, label: str) -> list[str]:
     if m.get("accuracy_leak_free") is not None:
         lines.append(f"{label} accuracy without the {m['n_leaked']:,} images also in train: "
                      f"{m['accuracy_leak_free']:.4f} on {m['n_leak_free']:,}")
+    if m.get("auroc") is not None:
+        lines.append(f"{label} AUROC {m['auroc']:.4f}, log loss {m['log_loss']:.4f}, ECE {m['ece']:.4f} "
+                     f"(temperature {m['temperature']:.3f})")
+    cal = m.get("calibration")
+    if cal and cal["temperature"] != 1.0:
+        lines.append(f"  before scaling: log loss {cal['before']['log_loss']:.4f}, ECE {cal['before']['ece']:.4f}")
     for name, c in m["per_class"].items():
         lines.append(f"  {name}: precision {c['precision']:.4f}  recall {c['recall']:.4f}  "
                      f"f1 {c['f1']:.4f}  support {c['support']:,}")
@@ -253,6 +302,7 @@ def predict_command(args) -> int:
     p_ai = predict_proba(model, filters.apply(image_filter, images), spec=spec)
     rows = [{"image": str(path), "p_ai": float(p), "predicted": class_name(predicted_label(p))}
             for path, p in zip(args.images, p_ai)]
-    emit({"checkpoint": str(args.checkpoint), "model": meta["model"], "predictions": rows}, args.json,
+    emit({"checkpoint": str(args.checkpoint), "model": meta["model"], "temperature": meta.get("temperature", 1.0),
+          "predictions": rows}, args.json,
          [f"{r['p_ai']:.4f}  {r['predicted']:4s}  {r['image']}" for r in rows])
     return 0
