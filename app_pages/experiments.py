@@ -2,7 +2,8 @@
 of its configurable CNN (Figures 5-7) and its augmentation experiment, run as
 background jobs (many trainings each), followed live, and read as reports
 beside the paper's statements. Reports written headless by
-`python -m study reproduce` show here too."""
+`python -m study reproduce` show here too, the robustness report among them
+(`--table robustness`: checkpoints under JPEG, blur, noise and rescaling)."""
 import pandas as pd
 import streamlit as st
 
@@ -22,6 +23,7 @@ engine = study_engine()
 POLL_SECONDS = 2.0
 EXPERIMENTS = {"sweeps": "Sweeps of the configurable CNN (Figures 5–7)",
                "augment": "Augmentation: the same model trained without and with it"}
+REPORTS = {**EXPERIMENTS, "robustness": "Robustness: accuracy and AUROC under JPEG, blur, noise and rescaling"}
 jobs.reconcile(engine)
 
 # ---------------------------------------------------------------- the form
@@ -87,9 +89,10 @@ for job in failed:
 
 # ---------------------------------------------------------------- reports
 st.subheader("Reports")
-chosen = report_picker(("sweeps", "augment"), EXPERIMENTS, key="ex-report")
+chosen = report_picker(tuple(REPORTS), REPORTS, key="ex-report")
 if chosen is None:
     st.info("No sweep or augmentation report yet. Run one above, or from a terminal: "
-            "`python -m study reproduce --table sweeps --quick --data demo`.")
+            "`python -m study reproduce --table sweeps --quick --data demo`; the robustness report of trained "
+            "models: `python -m study reproduce --table robustness --checkpoint C [--checkpoint C2]`.")
 else:
     draw_report(chosen, key="ex")

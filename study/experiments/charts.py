@@ -4,6 +4,8 @@ per figure, so both show the same thing."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
+from plotly.colors import DEFAULT_PLOTLY_COLORS
+from plotly.subplots import make_subplots
 
 from study import paper
 from study.data.filters import get as filter_info
@@ -70,4 +72,22 @@ def table1_figure(rows: dict) -> go.Figure:
     fig.add_bar(name="ours test", x=[v[0] for v in paper.TABLE1.values()],
                 y=[rows.get(e, {}).get("test") for e in paper.TABLE1])
     fig.update_layout(barmode="group", yaxis_title="test accuracy (%)", yaxis_range=[0, 100], title="Table 1")
+    return fig
+
+
+def robustness_figure(results: dict, name: str) -> go.Figure:
+    """One perturbation: accuracy (left) and AUROC (right) of every model from
+    the clean images through each level, easiest first; one colour per model."""
+    kind = results["perturbations"][name]
+    x = ["clean", *[str(level) for level in kind["levels"]]]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("accuracy (%)", "AUROC"))
+    for i, label in enumerate(results["models"]):
+        row = results["rows"][label]
+        points = [row["clean"], *row["perturbations"][name]]
+        colour = DEFAULT_PLOTLY_COLORS[i % len(DEFAULT_PLOTLY_COLORS)]
+        for col, key in ((1, "accuracy"), (2, "auroc")):
+            fig.add_scatter(x=x, y=[p[key] for p in points], name=label, legendgroup=label, showlegend=col == 1,
+                            mode="lines+markers", line_color=colour, row=1, col=col)
+    fig.update_xaxes(type="category", title_text=kind["level_name"])
+    fig.update_layout(title=f"{kind['label']}: {kind['level_name']}, easiest first")
     return fig

@@ -13,6 +13,9 @@ charts (plotly.js written once beside them, so the report opens offline).
   dropout 0 are that best training itself, reused rather than repeated.
 - augment: the same model without and with the paper's augmentation (random
   rotations, shifts and flips); the paper's augmented EfficientNetB0 fell to 50%.
+- robustness: chosen checkpoints (else the fast detector and LeNet, trained
+  here with their own recipes) scored on test images re-compressed, blurred,
+  noised and rescaled (study/experiments/robustness.py).
 `quick` is a CPU smoke run: 800 train images, two epochs, small grids.
 Trainings go through study.ml.training.train (no run records): a report is the
 artefact, with the evidence (versions, device, seeds, wall time) in it, and
@@ -33,6 +36,7 @@ from study.errors import DownloadError
 from study.experiments.plan import Plan, cnn_label, grid_configs, trainings_planned
 from study.experiments.progress import ExperimentCancelled, Tracker
 from study.experiments.report import write_report
+from study.experiments.robustness import run_robustness
 from study.ml import evaluation  # by module, so that a test can stand in for evaluate_model everywhere
 from study.ml.training import TrainConfig, build_model, train
 from study.paper import percent
@@ -138,7 +142,8 @@ def run_augmentation(plan: Plan, dataset, tracker: Tracker, log=print) -> dict:
     return {"rows": rows}
 
 
-RUNNERS = {"1": run_table1, "3": run_filters, "4": run_filters, "sweeps": run_sweeps, "augment": run_augmentation}
+RUNNERS = {"1": run_table1, "3": run_filters, "4": run_filters, "sweeps": run_sweeps, "augment": run_augmentation,
+           "robustness": run_robustness}
 
 
 def evidence(plan: Plan, dataset, seconds: float) -> dict:

@@ -169,9 +169,43 @@ def _table1_sections(results: dict) -> list[Section]:
                     chart_name="table1")]
 
 
+def _level(value) -> str:
+    return "–" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def _robustness_sections(results: dict) -> list[Section]:
+    models, rows = results["models"], results["rows"]
+    trained_robust = [m for m in models if rows[m].get("augment") == "robust"]
+    note = (f"CIFAKE test images ({results['n_test']:,}) as they may reach a person; every model sees the same "
+            "perturbed images. P(AI) with each model's temperature; accuracy at P(AI) >= 0.5.")
+    if trained_robust:
+        note += (" " + ", ".join(trained_robust) + " trained with `--augment robust`: random levels of these very "
+                 "perturbations, so its figures here are not an unseen test of robustness.")
+    overview = [{"model": m, "checkpoint": rows[m].get("checkpoint") or "trained for this report",
+                 "temperature": round(rows[m].get("temperature") or 1.0, 3), "augment": rows[m].get("augment"),
+                 "clean accuracy %": rows[m]["clean"]["accuracy"], "clean AUROC": _level(rows[m]["clean"]["auroc"])}
+                for m in models]
+    out = [Section("Robustness: the models on clean test images", note=note, rows=overview)]
+    for name, kind in results["perturbations"].items():
+        table = [{kind["level_name"]: "clean",
+                  **{f"{m} {k}": _cell(rows[m]["clean"], k) for m in models for k in ("acc %", "AUROC")}}]
+        for i, level in enumerate(kind["levels"]):
+            table.append({kind["level_name"]: level, **{f"{m} {k}": _cell(rows[m]["perturbations"][name][i], k)
+                                                        for m in models for k in ("acc %", "AUROC")}})
+        out.append(Section(kind["label"], rows=table, figure=charts.robustness_figure(results, name),
+                           chart_name=f"robustness-{name}"))
+    return out
+
+
+def _cell(point: dict, key: str):
+    return point["accuracy"] if key == "acc %" else _level(point["auroc"])
+
+
 def sections(results: dict) -> list[Section]:
     plan = results["evidence"]["plan"]
     table = plan["table"]
+    if table == "robustness":
+        return _robustness_sections(results)
     if table in ("3", "4"):
         return _filter_sections(results, plan["model"])
     if table == "augment":
@@ -184,12 +218,20 @@ def sections(results: dict) -> list[Section]:
 def evidence_lines(ev: dict) -> list[str]:
     """How the numbers were made: time, versions, data (a demo pool says so), plan."""
     ds, plan = ev["dataset"], ev["plan"]
+    if plan["table"] == "robustness":
+        scored = (f"checkpoints {', '.join(plan['checkpoints'])}" if plan.get("checkpoints") else
+                  f"models {', '.join(plan['models'])} trained here with their own recipes, epochs "
+                  f"{(plan.get('overrides') or {}).get('epochs', 'of the recipe')}, train images "
+                  f"{'all' if plan['max_train'] is None else plan['max_train']}")
+        how = f"{scored}; test images {'all' if plan.get('max_test') is None else plan['max_test']}, seed {plan['seed']}"
+    else:
+        how = (f"epochs {plan['epochs']}, train images {'all' if plan['max_train'] is None else plan['max_train']}, "
+               f"batch {plan['batch_size']}, lr {plan['lr']}, seed {plan['seed']}, quick {plan['quick']}")
     return [
         f"wall time: {ev['wall_seconds']} s; {ev['when']}",
         f"python {ev['python']}, torch {ev['torch']}, {ev['machine']}, {ev['cpu_threads']} CPU threads, "
         f"CUDA {'yes' if ev['cuda'] else 'no'}",
         f"data: {ds['source']} (fingerprint {ds['fingerprint'][:12]})"
         + (" — **synthetic demo pool, not CIFAKE: these numbers say nothing about the paper**" if ds["is_demo"] else ""),
-        f"epochs {plan['epochs']}, train images {'all' if plan['max_train'] is None else plan['max_train']}, "
-        f"batch {plan['batch_size']}, lr {plan['lr']}, seed {plan['seed']}, quick {plan['quick']}",
+        how,
     ]
