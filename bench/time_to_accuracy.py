@@ -32,6 +32,7 @@ import torch  # noqa: E402
 from models.predict import predict_proba  # noqa: E402
 from study.data.active import load_source  # noqa: E402
 from study.data.datasets import make_dataset  # noqa: E402
+from study.errors import StudyError  # noqa: E402
 from study.labels import predicted_labels  # noqa: E402
 from study.ml.devices import device_description, pick_device  # noqa: E402
 from study.ml.recipe import TrainConfig  # noqa: E402
@@ -120,10 +121,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    device = pick_device(args.device)
+    try:
+        device = pick_device(args.device)  # --device cuda without a GPU: one line, exit 2
+        dataset = with_test_subset(load_source(args.data), args.max_test, args.seed)
+    except StudyError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
     if args.threads:
         torch.set_num_threads(args.threads)
-    dataset = with_test_subset(load_source(args.data), args.max_test, args.seed)
     test = dataset.split("test")
     if len(test.labels) == 0:
         sys.exit(f"error: {args.data} has no test split")
