@@ -14,11 +14,11 @@ import streamlit as st
 from study import analysis, survey
 from study.analysis import condition_charts
 from study.analysis import conditions as analysis_conditions
+from study.analysis import groups as analysis_groups
 from study.analysis import humans_vs_models as analysis_models
 from study.analysis import export as participants_export
 from study.database import database_bytes
 from study.survey import export as survey_export
-from study.analysis.images import thumbnail_data_uri
 from study.analysis.scores import SDT_CORRECTION
 from study.config import get_settings
 from study.data.demo import DEMO_NOTE
@@ -44,7 +44,7 @@ def predictions_for(checkpoint_path: str, mtime: float, set_id: int, url: str) -
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def thumbnails_for(set_id: int, url: str) -> list[str]:
-    return [thumbnail_data_uri(pixels) for pixels in analysis.set_image_pixels(engine, set_id)]
+    return analysis.set_thumbnails(engine, set_id)
 
 
 # --- which set ----------------------------------------------------------------------
@@ -107,7 +107,10 @@ inclusion = analysis.Inclusion(
 )
 
 # --- which models -------------------------------------------------------------------
-choices = {c.key: c for c in analysis_models.available_models(engine)}
+choices = {c.key: c for c in analysis_models.available_models(engine)} if analysis.models_see(chosen.source) else {}
+if not analysis.models_see(chosen.source):
+    st.info("This set shows an imported image set at its own resolution; comparing the trained models on it "
+            "comes with models that see pictures of any size (not yet).")
 picked = st.multiselect(
     "Compare with models (finished training runs)", list(choices), default=list(choices)[:1], key="models",
     format_func=lambda key: f"{key} (trained on {choices[key].dataset_source or '?'}"
@@ -225,6 +228,15 @@ with st.expander("Participants"):
     )
 
 # --- conditions ---------------------------------------------------------------------
+if result.by_group:
+    st.header("By generator and category")
+    st.caption("Per group of the image set's pictures: the answers on them, accuracy, d′ and c. A generator's "
+               "pictures are all AI-generated, so its d′ pairs them with every real photo of the set; groups with "
+               "fewer than 2 people read “not enough data” (empty).")
+    for kind in analysis_groups.KINDS:
+        if kind in result.by_group:
+            st.dataframe(analysis_groups.group_table(result.by_group, kind), hide_index=True, key=f"by-{kind}")
+
 if result.by_condition is not None:
     by_condition = result.by_condition
     st.subheader("Conditions")

@@ -56,4 +56,8 @@ def per_image(images: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
 def thumbnail_data_uri(pixels: np.ndarray, size: int = TABLE_THUMB_PX) -> str:
     """The 32x32 image enlarged with nearest-neighbour, as a PNG data URI that
     st.column_config.ImageColumn shows inline."""
-    return "data:image/png;base64," + base64.b64encode(render_png(pixels, size)).decode("ascii")
+    return png_data_uri(render_png(pixels, size))
+
+
+def png_data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

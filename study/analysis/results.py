@@ -41,9 +41,13 @@ from sqlalchemy import Engine
 import db.conditions as qc
 import db.survey as q
 from study.analysis import conditions as analysis_conditions
+from study.analysis import groups as analysis_groups
 from study.analysis import images as analysis_images
 from study.analysis import humans_vs_models as analysis_models
 from study.analysis import scores as analysis_scores
+from study.analysis.images import png_data_uri, thumbnail_data_uri
+from study.data.image_sets import is_image_set
+from study.data.imports import read_stored
 from study.errors import StudyError
 from study.labels import FAKE, REAL, predicted_labels
 from study.survey.checks import ExclusionRules, excluded
@@ -164,6 +168,21 @@ def load_images(engine: Engine, set_id: int) -> pd.DataFrame:
                          for r in rows], columns=["pool_position", "image_id", "label"])
 
 
+def set_thumbnails(engine: Engine, set_id: int) -> list[str]:
+    """PNG data URIs of the set's images in pool order, for the image table: an image
+    set's stored thumbnails, CIFAKE's 32x32 pictures enlarged."""
+    row = q.get_set(engine, set_id)
+    ids = [r.image_id for r in q.set_images(engine, set_id)]
+    if is_image_set(row.source):
+        return [png_data_uri(read_stored(image_id, thumb=True)) for image_id in ids]
+    return [thumbnail_data_uri(pixels) for pixels in set_image_pixels(engine, set_id)]
+
+
+def models_see(source: str) -> bool:
+    """Whether the trained models can be run on a set's images (not yet on image sets)."""
+    return not is_image_set(source)
+
+
 def set_image_pixels(engine: Engine, set_id: int) -> np.ndarray:
     """(N, 32, 32, 3) uint8 pixels of the set's images in pool order, from the
     dataset the set was drawn from (DatasetError if that is no longer prepared)."""
@@ -256,6 +275,7 @@ class Results:
     by_condition: dict | None = None  # conditions.by_condition, for a set with conditions worth comparing
     exclusions: dict = field(default_factory=dict)  # the pre-registered rules as fixed, and whom each names
     by_device: dict = field(default_factory=dict)  # device class -> its figures under every other rule
+    by_group: dict | None = None  # image-set surveys: groups.by_group (per generator, per category)
 
     @property
     def is_empty(self) -> bool:
@@ -287,6 +307,8 @@ class Results:
             "models": [m.as_dict() for m in self.models],
             "images": self.images[image_fields + model_fields].to_dict(orient="records"),
             **({"by_condition": self.by_condition} if self.by_condition is not None else {}),
+            **({"by_generator": self.by_group["generator"]} if self.by_group and "generator" in self.by_group else {}),
+            **({"by_category": self.by_group["category"]} if self.by_group and "category" in self.by_group else {}),
         })
 
 
@@ -393,6 +415,7 @@ def analyse(engine: Engine, set_id: int, inclusion: Inclusion = Inclusion(),
                       if analysis_conditions.wanted(info.conditions) else None),
         exclusions=_exclusions(marked, rules, inclusion),
         by_device=_by_device(marked, all_answers, inclusion, info.size),
+        by_group=analysis_groups.by_group(answers, analysis_groups.image_groups(engine, info.source)),
     )
 
 

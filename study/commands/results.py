@@ -123,6 +123,12 @@ def _lines(result, data: dict) -> list[str]:
                      f"({model['n_compared']} images with a majority)")
     if "by_condition" in data:
         lines += _condition_lines(data["by_condition"])
+    for kind in ("generator", "category"):
+        for name, f in (data.get(f"by_{kind}") or {}).items():
+            lines.append(f"{kind} {name}: accuracy {percent_text(f['accuracy'])}, d' {_fmt(f['dprime'], 3)}, "
+                         f"c {_fmt(f['criterion'], 3)} ({f['n_answers']} answers from {f['n_people']} people on "
+                         f"{f['n_images']} images" + (f"; d' pairs with {f['paired_with']}" if f["paired_with"] else "")
+                         + ")")
     lines.append("per image (share right, n):")
     for image in data["images"]:
         lines.append(f"  {image['image_id']}  {class_name(image['label'])}  "

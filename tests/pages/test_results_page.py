@@ -95,3 +95,28 @@ def test_a_trained_model_is_compared_with_the_humans_on_the_same_images(with_sim
     assert any(m.label == f"κ {key} vs human majority" for m in at.metric)
     assert len(at.get("plotly_chart")) >= 6  # + the model's confusion matrix and the humans-vs-model scatter
     assert "Cohen's kappa" in texts(at) and "tied images left out" in texts(at)
+
+
+def test_a_survey_on_an_image_set_shows_its_groups_and_says_the_models_cannot_see_it_yet(study_home, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from study.data.image_sets import pool
+    from study.data.imports import import_images
+
+    rng = np.random.default_rng(1)
+    for folder in ("real/street", "fake/street", "real/tiny", "fake/tiny"):
+        (tmp_path / "own" / folder).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).save(tmp_path / "own" / folder / f"{i}.png")
+    engine = open_database(ensure_home().database_url)
+    import_images(engine, tmp_path / "own", "own")
+    survey.create_set(engine, pool(engine, "set:own"), size=8, seed=1)
+    simulate(engine, 4, seed=2)
+    at = researcher_page("results.py").run()
+    at.toggle(key="include_simulated").set_value(True).run()
+    assert not at.exception and not at.error
+    assert "By generator and category" in [h.value for h in at.header]
+    assert any("comparing the trained models on it comes with models" in i.value for i in at.info)
+    [table] = [d for d in at.dataframe if "category" in d.value.columns]
+    assert list(table.value["category"]) == ["street", "tiny"]

@@ -88,3 +88,31 @@ def test_what_does_not_apply_is_refused_clearly(engine, image_set, finished_run)
         survey.create_set(engine, active.dataset_by_source("demo"), size=4, seed=1, balance_by="category")
     with pytest.raises(StudyError, match="there is no image set 'nope'; image sets: own"):
         pool(engine, "set:nope")
+
+
+def test_results_per_category_recomputed_and_the_results_page_works(engine, image_set, capsys):
+    """Per category: accuracy, and d' (log-linear) recomputed from the answers."""
+    import json
+
+    from scipy.stats import norm
+
+    from helpers import run_cli
+    from study.analysis import Inclusion, analyse, set_thumbnails
+    from study.survey.simulate import simulate
+
+    info = survey.create_set(engine, image_set, size=8, seed=2, balance_by="category")
+    simulate(engine, 6, seed=4)
+    code, out, _ = run_cli(capsys, "results", "--json", "--include-simulated")
+    data = json.loads(out)
+    assert code == 0 and set(data["by_category"]) == {"street", "tiny"} and "by_generator" not in data
+    answers = analyse(engine, info.id, Inclusion(include_simulated=True)).answers
+    categories = dict(zip(image_set.ids, image_set.categories))
+    for name, figures in data["by_category"].items():
+        rows = answers[answers["image_id"].map(categories) == name]
+        assert figures["n_answers"] == len(rows) and figures["accuracy"] == pytest.approx(rows["correct"].mean())
+        fake, real = rows[rows["label"] == 1], rows[rows["label"] == 0]
+        hit = (fake["answer"].eq(1).sum() + 0.5) / (len(fake) + 1)
+        false_alarm = (real["answer"].eq(1).sum() + 0.5) / (len(real) + 1)
+        assert figures["dprime"] == pytest.approx(norm.ppf(hit) - norm.ppf(false_alarm))
+    thumbs = set_thumbnails(engine, info.id)
+    assert len(thumbs) == 8 and all(t.startswith("data:image/png;base64,") for t in thumbs)
