@@ -73,3 +73,14 @@ def at_once(n, fn):
     for t in threads:
         t.join()
     return results
+
+
+def rows(engine, model, **where) -> list:
+    """The rows of a db.schema table (model) whose columns equal `where`."""
+    from sqlalchemy import select
+
+    query = select(model)
+    for column, value in where.items():
+        query = query.where(getattr(model, column) == value)
+    with engine.connect() as conn:
+        return list(conn.execute(query))

@@ -544,15 +544,7 @@ def submit_answer(
         if not _accepting(survey, participant):
             q.insert_ignored_click(conn, dict(ignored, reason="set_closed"))
             return AnswerOutcome("closed", position, None, False)
-        answered = q.count_answers(conn, participant.id)
-        if position != answered + 1:
-            raise StudyError(f"image {position} cannot be answered now; the next image is {answered + 1}")
-        shown_at = q.shown_at(conn, participant.id, position)
-        if participant.started_at is None or shown_at is None:
-            raise StudyError(f"image {position} has not been shown yet")
-        now = utcnow()
-        paused_ms = closed_overlap_ms(q.closures_of(conn, survey.id), shown_at, now)
-        response_ms = max(int(round((now - shown_at).total_seconds() * 1000)) - paused_ms, 0)
+        shown_at, now, paused_ms, response_ms = _timed_answer(conn, participant, survey, position)
         condition = _condition_of(conn, participant)
         first = qc.first_answer_at(conn, participant.id, position) if condition.asks_twice else None
         if condition.asks_twice and first is None:
@@ -583,6 +575,21 @@ def submit_answer(
     return AnswerOutcome("stored", position, answer, completed)
 
 
+def _timed_answer(conn, participant, survey, position: int):
+    """(shown_at, now, paused_ms, response_ms) of an answer to `position`, which must be
+    the next unanswered image and have been shown; the time the set was closed
+    meanwhile is left out of the response time."""
+    answered = q.count_answers(conn, participant.id)
+    if position != answered + 1:
+        raise StudyError(f"image {position} cannot be answered now; the next image is {answered + 1}")
+    shown_at = q.shown_at(conn, participant.id, position)
+    if participant.started_at is None or shown_at is None:
+        raise StudyError(f"image {position} has not been shown yet")
+    now = utcnow()
+    paused_ms = closed_overlap_ms(q.closures_of(conn, survey.id), shown_at, now)
+    return shown_at, now, paused_ms, max(int(round((now - shown_at).total_seconds() * 1000)) - paused_ms, 0)
+
+
 def submit_first_answer(
     engine: Engine, token: str, position: int, answer: int, *, min_response_ms: int = 0,
 ) -> AnswerOutcome:
@@ -604,15 +611,7 @@ def submit_first_answer(
         if not _accepting(survey, participant):
             q.insert_ignored_click(conn, dict(ignored, reason="set_closed"))
             return AnswerOutcome("closed", position, None, False)
-        answered = q.count_answers(conn, participant.id)
-        if position != answered + 1:
-            raise StudyError(f"image {position} cannot be answered now; the next image is {answered + 1}")
-        shown_at = q.shown_at(conn, participant.id, position)
-        if shown_at is None:
-            raise StudyError(f"image {position} has not been shown yet")
-        now = utcnow()
-        paused_ms = closed_overlap_ms(q.closures_of(conn, survey.id), shown_at, now)
-        response_ms = max(int(round((now - shown_at).total_seconds() * 1000)) - paused_ms, 0)
+        _, _, _, response_ms = _timed_answer(conn, participant, survey, position)
         if response_ms < min_response_ms:
             q.insert_ignored_click(conn, dict(ignored, reason="too_soon", ms_after_shown=response_ms))
             return AnswerOutcome("too_soon", position, None, False)

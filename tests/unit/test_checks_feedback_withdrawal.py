@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from db import open_database
 from db.schema import Answer, AttentionAnswer, FirstAnswer, IgnoredClick, Participant, ShownImage
-from helpers import run_cli
+from helpers import rows, run_cli
 from study import survey
 from study.config import get_settings
 from study.data import active
@@ -27,14 +27,6 @@ DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safar
 @pytest.fixture
 def engine(study_home, backend):
     return open_database(get_settings().database_url)
-
-
-def rows(engine, model, **where):
-    query = select(model)
-    for column, value in where.items():
-        query = query.where(getattr(model, column) == value)
-    with engine.connect() as conn:
-        return list(conn.execute(query))
 
 
 def make_set(engine, names="control", *, run_id=None, checks_k=0, rules=None, **options):

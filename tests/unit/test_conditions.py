@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 import db.conditions as qc
 from db import open_database
 from db.schema import Answer, FirstAnswer, IgnoredClick, ModelHint, Participant, SurveySet
-from helpers import at_once, run_cli
+from helpers import at_once, rows, run_cli
 from study import survey
 from study.config import get_settings
 from study.data import active
@@ -27,14 +27,6 @@ from study.survey.simulate import simulate
 @pytest.fixture
 def engine(study_home, backend):
     return open_database(get_settings().database_url)
-
-
-def rows(engine, model, **where):
-    query = select(model)
-    for column, value in where.items():
-        query = query.where(getattr(model, column) == value)
-    with engine.connect() as conn:
-        return list(conn.execute(query))
 
 
 def make_set(engine, names="control,model", run_id=None, **options):
