@@ -6,6 +6,7 @@ position> shows that survey image (the Results page links here), ?id=<dataset
 image id> a dataset image. Researchers only, so image ids are shown. The work
 is in study.ml.live, study.data.uploads, models.explain; who counts is the
 Results page's rule (study.analysis.results.counted_answers)."""
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +42,10 @@ def loaded_model(path: str, mtime: float) -> live.LoadedModel:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def explained(path: str, mtime: float, pixels: bytes, method: str, target_class: int | None) -> live.LiveResult:
-    image = np.frombuffer(pixels, np.uint8).reshape(32, 32, 3)
-    return live.predict_and_explain(loaded_model(path, mtime), image, method=method, target_class=target_class)
+def explained(path: str, mtime: float, picture_key: str, _picture: np.ndarray, method: str,
+              target_class: int | None) -> live.LiveResult:
+    """Keyed on the picture's sha256 (picture_key), not its pixels: an imported one can be megapixels."""
+    return live.predict_and_explain(loaded_model(path, mtime), _picture, method=method, target_class=target_class)
 
 
 link, link_problems = live.LiveLink.from_query(st.query_params)
@@ -78,11 +80,6 @@ if source == "Survey set image":
     set_id = st.selectbox("Survey set", ids, index=set_index,
                           format_func=lambda i: next(f"{s.id}: {s.name} ({s.status})" for s in sets if s.id == i))
     images = analysis.load_images(engine, set_id)
-    try:
-        set_pixels = analysis.set_image_pixels(engine, set_id)
-    except StudyError as err:
-        st.error(str(err))
-        st.stop()
     positions = images["pool_position"].tolist()
     # A link's position names an image of the link's set, not of another set chosen here.
     position_index, note = live.wanted_index(positions, link.position if link.set_id in (None, set_id) else None,
@@ -91,7 +88,12 @@ if source == "Survey set image":
         st.warning(f"Note: {note}.")
     position = st.selectbox("Image (position in the set)", positions, index=position_index)
     row = images.index[images["pool_position"] == position][0]
-    pixels, true_label = set_pixels[row], int(images.loc[row, "label"])
+    try:
+        pixels = analysis.set_picture(engine, set_id, images.loc[row, "image_id"])
+    except StudyError as err:
+        st.error(str(err))
+        st.stop()
+    true_label = int(images.loc[row, "label"])
     image_note = f"`{images.loc[row, 'image_id']}` · set {set_id}, position {position}"
     answers = analysis.load_answers(engine, set_id)
     n_simulated = int(answers["is_simulated"].sum())
@@ -142,16 +144,18 @@ elif source == "Dataset image":
 else:
     uploaded = st.file_uploader("An image (PNG, JPEG or WebP, any size)", type=UPLOAD_TYPES)
     if uploaded is None:
-        st.info("Upload an image: it is converted to 32x32 RGB (as CIFAKE's images are) and never stored.")
+        st.info("Upload an image of any size: each model takes its centre square at the side it was trained "
+                "on (32x32 for CIFAKE's models); the map is drawn over the whole picture. Nothing is stored.")
         st.stop()
     try:
         decoded = decode_image(uploaded.getvalue(), name=uploaded.name)
     except StudyError as err:
         st.error(str(err))
         st.stop()
-    pixels = decoded.pixels
+    pixels = decoded.original
     image_note = f"upload `{decoded.name}` · true label unknown"
-    st.markdown(f"**Conversion:** {decoded.description}")
+    st.markdown(f"**Read as:** {decoded.format} {decoded.original_size[0]}x{decoded.original_size[1]} "
+                f"{decoded.original_mode}" + "".join(f"; {step}" for step in decoded.reading_steps))
 
 # --- the controls -------------------------------------------------------------------
 by_key = {c.key: c for c in choices}
@@ -177,7 +181,8 @@ if humans is not None:
 else:
     models_area, humans_area = st.container(), None
 
-pixel_bytes = np.ascontiguousarray(pixels, dtype=np.uint8).tobytes()
+pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+picture_key = hashlib.sha256(pixels.tobytes()).hexdigest() + str(pixels.shape)
 with models_area:
     if not picked:
         st.info("Choose at least one model.")
@@ -185,13 +190,14 @@ with models_area:
         choice = by_key[key]
         try:
             mtime = Path(choice.checkpoint_path).stat().st_mtime
-            result = explained(choice.checkpoint_path, mtime, pixel_bytes, method, target_class)
+            result = explained(choice.checkpoint_path, mtime, picture_key, pixels, method, target_class)
         except (StudyError, OSError) as err:
             st.error(f"{choice.key}: {err}")
             continue
         st.markdown(f"**{choice.key}**")
         image_col, verdict_col, cam_col = st.columns(3)
-        image_col.image(live.enlarged_png(pixels), caption="image (nearest-neighbour)", width="stretch")
+        image_col.image(live.display_png(pixels), caption=f"picture, {pixels.shape[1]}x{pixels.shape[0]}",
+                        width="stretch")
         verdict = f"P(AI-generated) = **{result.p_ai:.3f}** → **{result.predicted_name}**"
         if true_label is not None:  # the cached result does not know the label: judge it here
             verdict += (" :green[:material/check_circle: right]" if result.predicted == true_label
@@ -200,7 +206,8 @@ with models_area:
         explained_what = "no class" if result.target_class is None else class_name(result.target_class)
         verdict_col.caption(f"{METHODS[method][1]} for {explained_what} at `{result.layer}` "
                             f"({result.native_shape[0]}x{result.native_shape[1]} native map)")
-        cam_col.image(live.overlay_png(pixels, result.cam, opacity=opacity), caption="CAM overlay", width="stretch")
+        verdict_col.caption(live.model_input_text(result.view))
+        cam_col.image(live.overlay_png(pixels, result, opacity=opacity), caption="CAM overlay", width="stretch")
         if result.note:
             cam_col.caption(f"Note: {result.note}.")
         if result.map_is_empty:

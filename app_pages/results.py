@@ -107,15 +107,13 @@ inclusion = analysis.Inclusion(
 )
 
 # --- which models -------------------------------------------------------------------
-choices = {c.key: c for c in analysis_models.available_models(engine)} if analysis.models_see(chosen.source) else {}
-if not analysis.models_see(chosen.source):
-    st.info("This set shows an imported image set at its own resolution; comparing the trained models on it "
-            "comes with models that see pictures of any size (not yet).")
+choices = {c.key: c for c in analysis_models.available_models(engine)}
 picked = st.multiselect(
     "Compare with models (finished training runs)", list(choices), default=list(choices)[:1], key="models",
     format_func=lambda key: f"{key} (trained on {choices[key].dataset_source or '?'}"
     + ("" if choices[key].test_accuracy is None else f", test accuracy {pct(choices[key].test_accuracy)}") + ")",
-    help="Each model is run on this set's own images, the ones the humans saw, with the filter it was trained with.")
+    help="Each model is run on this set's own images, the ones the humans saw, with the filter it was trained "
+         "with; a picture of any size is brought to the model's input side (its centre square) first.")
 predictions, model_errors = {}, []
 for key in picked:
     choice = choices[key]
@@ -232,7 +230,8 @@ if result.by_group:
     st.header("By generator and category")
     st.caption("Per group of the image set's pictures: the answers on them, accuracy, d′ and c. A generator's "
                "pictures are all AI-generated, so its d′ pairs them with every real photo of the set; groups with "
-               "fewer than 2 people read “not enough data” (empty).")
+               "fewer than 2 people read “not enough data” (empty). Each model chosen above: its accuracy on the "
+               "group's pictures.")
     for kind in analysis_groups.KINDS:
         if kind in result.by_group:
             st.dataframe(analysis_groups.group_table(result.by_group, kind), hide_index=True, key=f"by-{kind}")

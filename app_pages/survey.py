@@ -259,7 +259,7 @@ elif step.stage == "image":
     if step.hint is not None and step.hint.cam_png is not None:
         picture, evidence = st.columns(2)
         picture.image(step.image_png, width=step.display_width, output_format="PNG", caption="The picture")
-        evidence.image(step.hint.cam_png, width=survey_flow.DISPLAY_PX, output_format="PNG",
+        evidence.image(step.hint.cam_png, width=step.display_width, output_format="PNG",
                        caption="Where the AI model looked: warm colours weighed most in its verdict")
     else:
         st.image(step.image_png, width=step.display_width, output_format="PNG")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from study import survey
 from study.survey import export as survey_export
+from study.data import image_sets
 from study.data.active import active_dataset
 from study.data.demo import DEMO_NOTE
 from study.errors import StudyError
@@ -107,18 +108,40 @@ else:
 
 # --- create -------------------------------------------------------------------------
 st.subheader("Create a set")
-st.caption(f"From the active dataset: {'the demo pool (' + DEMO_NOTE + ')' if dataset.is_demo else dataset.source}. "
-           "Balanced REAL/FAKE; only images whose content occurs once in the dataset.")
 earlier_sets = survey.all_summaries(engine)
+ACTIVE = "the active dataset"
+imported = {f"{image_sets.PREFIX}{row['name']}": row for row in image_sets.summaries(engine)}
 with st.container(border=True):
+    drawn_from = st.selectbox(
+        "Images from", [ACTIVE, *imported], key="create-source",
+        format_func=lambda k: (f"{ACTIVE}: " + (f"the demo pool ({DEMO_NOTE})" if dataset.is_demo else dataset.source))
+        if k == ACTIVE else f"image set {k[len(image_sets.PREFIX):]} ({imported[k]['images']} pictures, long side "
+                            f"{imported[k]['long side (px)']} px)",
+        help="An image set imported on the Setup page (or with `python -m study data import`) is shown at each "
+             "picture's own resolution.")
+    from_set = drawn_from != ACTIVE
+    source_data = image_sets.pool(engine, drawn_from) if from_set else dataset
+    st.caption("Balanced REAL/FAKE; only images whose content occurs once in the "
+               + ("image set (duplicates were stored once at import)." if from_set else "dataset."))
     left, right = st.columns(2)
     size = left.number_input("Images per participant", min_value=2, max_value=200, value=survey.DEFAULT_SIZE)
     seed = right.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0)
-    split = left.selectbox("Split", sorted(set(dataset.splits.tolist())), index=None, placeholder="test")
+    split, max_enlarge, balance_by = None, None, None
+    if from_set:
+        max_enlarge = int(left.number_input(
+            "Enlarge small pictures at most (x, whole pixels)", min_value=1, max_value=survey.MAX_ENLARGE, value=1,
+            key="create-max-enlarge", help="1: every picture at its own size (fitted to the screen). CIFAKE-sized "
+                                           "pictures need about 9 to fill the usual width."))
+        balance_by = st.radio("Also balance by", ["none", *image_sets.BALANCE_BY], horizontal=True,
+                              key="create-balance-by", help="Spread the draw evenly over the set's generators or "
+                                                            "categories (as far as each has pictures).")
+        balance_by = None if balance_by == "none" else balance_by
+    else:
+        split = left.selectbox("Split", sorted(set(dataset.splits.tolist())), index=None, placeholder="test")
     pool = right.number_input("Pool size (0 = the same images for everyone)", min_value=0, max_value=20_000, value=0)
     exclude = st.multiselect(
         "Exclude people who took part in set(s)", [s.id for s in earlier_sets],
-        default=survey.default_exclusions(engine, dataset.fingerprint),
+        default=survey.default_exclusions(engine, source_data.fingerprint),
         format_func=lambda i: next(f"{s.id}: {s.name}" for s in earlier_sets if s.id == i),
         help="Preselected: every set drawn from the same dataset (the same image pool). A person is "
              "recognised by their PROLIFIC_PID, or by the browser they took part in.",
@@ -180,11 +203,13 @@ with st.container(border=True):
             with st.spinner("Computing the model's hints for every image of the set…" if hinted
                             else "Drawing the set…"):
                 attempt(
-                    lambda: survey.create_set(engine, dataset, size=int(size), seed=int(seed), split=split or "test",
+                    lambda: survey.create_set(engine, source_data, size=int(size), seed=int(seed),
+                                              split=None if from_set else split or "test",
                                               pool=int(pool) or None, open_now=open_now,
                                               close_current=close_current, exclude_sets=exclude,
                                               conditions=design, hint_run_id=hint_run,
-                                              attention_checks=int(checks_k), exclusion_rules=rules),
+                                              attention_checks=int(checks_k), exclusion_rules=rules,
+                                              max_enlarge=max_enlarge, balance_by=balance_by),
                     "Set created",
                 )
 

@@ -55,6 +55,11 @@ with st.form("train-form"):
                               format_func=lambda a: "the model's recipe" if a is None else {
                                   "none": "none", "paper": "the paper's (rotations, shifts, flips)",
                                   "flip": "flips", "robust": "flips + JPEG, blur, noise, rescaling"}[a])
+    resolution = left.number_input("Resolution for an image set (px; empty: the model's input size)", min_value=8,
+                                   max_value=1024, value=None, placeholder="the model's input size",
+                                   key="train-resolution",
+                                   help="Each picture's centre square is brought to this side (LANCZOS) before "
+                                        "the model; CIFAKE is always 32x32.")
     with st.expander("Quick runs"):
         max_train = st.number_input("Use at most N train images (0 = all)", min_value=0, value=0, key="train-max-train")
         threads = st.number_input("CPU threads (0 = torch's choice)", min_value=0, value=0, key="train-threads")
@@ -62,7 +67,8 @@ with st.form("train-form"):
 
 if start:
     params = {"model": model, "data": source, "seed": int(seed), "filter": image_filter, "device": device,
-              "max_train": int(max_train) or None, "threads": int(threads) or None}
+              "max_train": int(max_train) or None, "threads": int(threads) or None,
+              "resolution": int(resolution) if resolution is not None else None}
     given = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "val_split": val_split}
     params.update({key: int(value) if key in ("epochs", "batch_size") else float(value)
                    for key, value in given.items() if value is not None})

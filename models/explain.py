@@ -61,6 +61,9 @@ METHODS: dict[str, tuple[type, str]] = {
 CLASS_AWARE = frozenset(METHODS) - {"eigencam"}
 DEFAULT_METHOD = "gradcam"
 DISPLAY_SCALE = 8  # 32 px -> 256 px on screen and in the CLI's file
+SMALL_DISPLAY_PX = 256  # pictures smaller than this are enlarged (whole pixels) to about it
+MAX_DISPLAY_PX = 1024  # larger ones are drawn shrunk to this long side: a screen shows no more
+UNSEEN_DIM = 0.55  # share of grey over the part of a picture the model did not see
 DEFAULT_OPACITY = 0.5
 
 
@@ -210,3 +213,45 @@ def enlarge(image_rgb: np.ndarray, scale: int = DISPLAY_SCALE) -> np.ndarray:
     image_rgb = np.asarray(image_rgb, dtype=np.uint8)
     return cv2.resize(image_rgb, (image_rgb.shape[1] * scale, image_rgb.shape[0] * scale),
                       interpolation=cv2.INTER_NEAREST)
+
+
+def display_size(width: int, height: int) -> tuple[int, int]:
+    """(width, height) at which a picture and its map are drawn: small ones enlarged
+    by a whole factor (at most DISPLAY_SCALE) to about SMALL_DISPLAY_PX, large ones
+    shrunk to MAX_DISPLAY_PX on the long side, the rest at their own size."""
+    longest = max(width, height, 1)
+    if longest < SMALL_DISPLAY_PX:
+        factor = min(DISPLAY_SCALE, max(1, SMALL_DISPLAY_PX // longest))
+        return width * factor, height * factor
+    if longest > MAX_DISPLAY_PX:
+        shrink = MAX_DISPLAY_PX / longest
+        return max(1, round(width * shrink)), max(1, round(height * shrink))
+    return width, height
+
+
+def overlay_on_original(original_rgb: np.ndarray, cam: np.ndarray, box: tuple[int, int, int], *,
+                        opacity: float = DEFAULT_OPACITY, size: tuple[int, int] | None = None) -> np.ndarray:
+    """The map of a model's square view (box = (left, top, side) in the original's
+    pixels, study.data.model_view) drawn over the whole original at `size` (default
+    display_size): the heat map over the square the model saw, the rest of the
+    picture dimmed, since the model did not see it."""
+    if not 0.0 <= opacity <= 1.0:
+        raise ValueError(f"opacity must be in [0, 1], not {opacity}")
+    original_rgb = np.asarray(original_rgb, dtype=np.uint8)
+    height, width = original_rgb.shape[:2]
+    out_w, out_h = size or display_size(width, height)
+    enlarging = out_w >= width
+    picture = cv2.resize(original_rgb, (out_w, out_h),
+                         interpolation=cv2.INTER_NEAREST if enlarging else cv2.INTER_AREA).astype(np.float32)
+    left, top, side = box
+    x0, y0 = round(left * out_w / width), round(top * out_h / height)
+    x1, y1 = round((left + side) * out_w / width), round((top + side) * out_h / height)
+    seen = np.zeros((out_h, out_w), bool)
+    seen[y0:y1, x0:x1] = True
+    heat = cv2.resize(np.asarray(cam, np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    heat_rgb = cv2.cvtColor(cv2.applyColorMap(np.uint8(255 * np.clip(heat, 0, 1)), cv2.COLORMAP_JET),
+                            cv2.COLOR_BGR2RGB).astype(np.float32)
+    mixed = picture.copy()
+    mixed[y0:y1, x0:x1] = (1.0 - opacity) * picture[y0:y1, x0:x1] + opacity * heat_rgb
+    mixed[~seen] = (1.0 - UNSEEN_DIM) * picture[~seen] + UNSEEN_DIM * 128.0
+    return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)

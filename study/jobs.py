@@ -47,6 +47,8 @@ from study.config import ensure_home
 from study.data.active import DEMO_SOURCE, configured_source
 from study.data.cache import CACHE_VERSION, cache_paths, source_fingerprint
 from study.data.datasets import default_cache_dir
+from study.data.image_sets import PREFIX, is_image_set
+from study.data.image_sets import summaries as image_set_summaries
 from study.database import study_engine
 from study.errors import DatasetError, StudyError
 from study.experiments.progress import fraction, read_progress
@@ -69,7 +71,7 @@ _EXPERIMENT_FLAGS = {"data": "--data", "model": "--model", "epochs": "--epochs",
 _FLAGS = {
     "data": "--data", "epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr",
     "weight_decay": "--weight-decay", "val_split": "--val-split", "patience": "--patience", "seed": "--seed",
-    "filter": "--filter", "max_train": "--max-train", "threads": "--threads",
+    "filter": "--filter", "max_train": "--max-train", "threads": "--threads", "resolution": "--resolution",
 }
 
 
@@ -212,6 +214,8 @@ def source_splits(source: str) -> frozenset[str] | None:
     that cannot be read raises DatasetError."""
     if source == DEMO_SOURCE:
         return frozenset(("train", "test"))
+    if is_image_set(source):
+        return None  # its split is made when it is loaded (study.data.image_set_training); checked then
     fingerprint = source_fingerprint(source)  # file names and sizes (a folder) or bytes (an archive)
     npz_path, report_path = cache_paths(default_cache_dir(), fingerprint)
     try:
@@ -263,9 +267,13 @@ def data_choices(kind: str, engine=None) -> tuple[list[str], list[str]]:
     """The dataset sources a form may offer for a job of this kind: the demo pool
     and the configured CIFAKE, each only where it has what the job needs; and one
     line per source left out, saying why."""
-    cifake, _where = configured_source(engine or study_engine())
+    engine = engine or study_engine()
+    cifake, _where = configured_source(engine)
     offered, left_out = [], []
-    for source in [DEMO_SOURCE] + ([cifake] if cifake else []):
+    # Imported image sets: for a training (at a resolution of the form's choosing); the
+    # experiments rerun the paper's tables on CIFAKE.
+    image_sets = [PREFIX + row["name"] for row in image_set_summaries(engine)] if kind == "train" else []
+    for source in [DEMO_SOURCE] + ([cifake] if cifake else []) + image_sets:
         problem = data_problem(kind, source)
         if problem:
             left_out.append(problem)
@@ -287,6 +295,9 @@ def submit(params: dict, *, kind: str = "train", label: str | None = None, engin
     if kind == "filter" and not params.get("filter"):
         raise StudyError("a filter experiment needs a filter")
     engine = engine or study_engine()
+    if params.get("resolution") is not None and not is_image_set(params.get("data")):
+        raise StudyError("a resolution is for image sets (Data: image set …); CIFAKE is always 32x32, so nothing "
+                         "was queued")
     device = resolve_device(params.get("device"))
     # Fail now, not in the background, on a missing model or table, or on data without the splits it needs.
     experiment_argv(params, device) if kind == "experiment" else train_argv(params, device, kind)

@@ -14,6 +14,7 @@ from models.zoo import list_models
 from study import jobs
 from study.data import filters
 from study.data.active import DEMO_SOURCE
+from study.data.image_sets import PREFIX, is_image_set
 from study.ml.devices import CHOICES as DEVICE_CHOICES
 from study.ml.recipe import TrainConfig
 from study.ml.runs import usable_runs
@@ -29,7 +30,11 @@ NO_USABLE_RUN = (
 
 
 def source_label(source: str) -> str:
-    return "demo (synthetic, not CIFAKE)" if source == DEMO_SOURCE else source
+    if source == DEMO_SOURCE:
+        return "demo (synthetic, not CIFAKE)"
+    if is_image_set(source):
+        return f"image set {source[len(PREFIX):]}"
+    return source
 
 
 def model_select(*, key: str, container=st, label: str = "Model") -> str:

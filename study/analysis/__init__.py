@@ -18,13 +18,14 @@ from study.analysis.results import (
     load_images,
     load_participants,
     mark_participants,
-    models_see,
     resolve_set_id,
     set_image_pixels,
+    set_picture,
     set_thumbnails,
 )
 
 __all__ = [  # the names this facade re-exports on purpose
     "DEVICE_OPTIONS", "SKIPPED", "UNKNOWN_DEVICE", "Inclusion", "Results", "analyse", "default_set_id",
-    "demographic_options", "device_table", "exclusion_text", "load_answers", "load_images", "load_participants", "mark_participants", "resolve_set_id", "set_image_pixels", "set_thumbnails", "models_see",
+    "demographic_options", "device_table", "exclusion_text", "load_answers", "load_images", "load_participants", "mark_participants", "resolve_set_id", "set_image_pixels", "set_picture",
+    "set_thumbnails",
 ]

@@ -7,7 +7,8 @@ usually all AI-generated: its d′ then pairs the hit rate on its images with th
 false-alarm rate on every real photo of the set (the same photos for every
 generator), so generators are compared on one scale. A group with only real
 photos (a category of photos) pairs the other way round. Figures from fewer than
-2 people are None ("not enough data")."""
+2 people are None ("not enough data"). Beside the humans, each model compared:
+its accuracy on the group's images (the humans' is on the answers they gave)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -32,17 +33,33 @@ def image_groups(engine: Engine, source: str) -> pd.DataFrame:
                          for r in rows], columns=["image_id", *KINDS])
 
 
-def by_group(answers: pd.DataFrame, groups: pd.DataFrame) -> dict | None:
-    """{"generator": {name: figures}, "category": {...}} for the kinds the set has; None if none."""
+def by_group(answers: pd.DataFrame, groups: pd.DataFrame, images: pd.DataFrame | None = None,
+             model_keys: tuple[str, ...] = ()) -> dict | None:
+    """{"generator": {name: figures}, "category": {...}} for the kinds the set has; None if none.
+    images (the per-image table, with a `right {key}` column per model compared): each
+    group's figures then also hold each model's accuracy on the group's images."""
     if groups.empty or answers.empty:
         return None
     tagged = answers.merge(groups, on="image_id", how="left").fillna({k: "" for k in KINDS})
+    tagged_images = None
+    if images is not None and model_keys:
+        tagged_images = images.merge(groups, on="image_id", how="left").fillna({k: "" for k in KINDS})
     out = {}
     for kind in KINDS:
         names = sorted(n for n in tagged[kind].unique() if n)
         if names:
             out[kind] = {name: _figures(tagged[tagged[kind] == name], tagged) for name in names}
+            if tagged_images is not None:
+                for name in names:
+                    out[kind][name]["models"] = _model_figures(tagged_images[tagged_images[kind] == name], model_keys)
     return out or None
+
+
+def _model_figures(images: pd.DataFrame, model_keys: tuple[str, ...]) -> dict:
+    """Each model's accuracy on these images (every image of the set's pool, answered or not)."""
+    return {key: {"n_images": int(len(images)),
+                  "accuracy": float(images[f"right {key}"].astype(float).mean()) if len(images) else None}
+            for key in model_keys}
 
 
 def _figures(rows: pd.DataFrame, everything: pd.DataFrame) -> dict:
@@ -71,5 +88,7 @@ def group_table(data: dict, kind: str) -> pd.DataFrame:
                      "accuracy": None if f["accuracy"] is None else round(100 * f["accuracy"], 1),
                      "d′": None if f["dprime"] is None else round(f["dprime"], 2),
                      "c": None if f["criterion"] is None else round(f["criterion"], 2),
-                     "d′ pairs with": f["paired_with"] or ""})
+                     "d′ pairs with": f["paired_with"] or "",
+                     **{f"{key} accuracy": None if m["accuracy"] is None else round(100 * m["accuracy"], 1)
+                        for key, m in (f.get("models") or {}).items()}})
     return pd.DataFrame(rows)

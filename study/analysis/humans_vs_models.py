@@ -18,6 +18,7 @@ from sklearn.metrics import classification_report, cohen_kappa_score, confusion_
 
 from models.predict import predict_proba
 from study.data import filters
+from study.data.model_view import model_views
 from study.errors import StudyError
 from study.labels import CLASS_NAMES, FAKE, REAL, predicted_labels
 from study.ml import evaluation  # by module, so that a test can stand in for open_checkpoint everywhere
@@ -55,12 +56,14 @@ def model_choice(engine, run_id: int) -> ModelChoice:
     raise StudyError(f"run {run_id} is not a finished training run with a checkpoint on disk; finished runs: {valid}")
 
 
-def predict_set(checkpoint_path: str, pixels: np.ndarray) -> np.ndarray:
-    """P(AI) of each image (N, 32, 32, 3 uint8) from one checkpoint, after the
-    filter its run was trained with (so the model sees what it learned on)."""
+def predict_set(checkpoint_path: str, pictures: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    """P(AI) of each picture from one checkpoint: brought to the side its model was
+    trained on (study.data.model_view; CIFAKE's 32x32 images are taken as they are),
+    then the filter its run was trained with, so the model sees what it learned on."""
     model, spec, meta = evaluation.open_checkpoint(checkpoint_path)
     image_filter = ((meta.get("extra") or {}).get("train_config") or {}).get("filter")
-    return predict_proba(model, filters.apply(image_filter, np.asarray(pixels, dtype=np.uint8)), spec)
+    views = model_views(pictures, evaluation.input_side(meta))
+    return predict_proba(model, filters.apply(image_filter, views), spec)
 
 
 def _report(labels, predicted) -> dict:

@@ -178,18 +178,26 @@ def set_thumbnails(engine: Engine, set_id: int) -> list[str]:
     return [thumbnail_data_uri(pixels) for pixels in set_image_pixels(engine, set_id)]
 
 
-def models_see(source: str) -> bool:
-    """Whether the trained models can be run on a set's images (not yet on image sets)."""
-    return not is_image_set(source)
-
-
-def set_image_pixels(engine: Engine, set_id: int) -> np.ndarray:
-    """(N, 32, 32, 3) uint8 pixels of the set's images in pool order, from the
-    dataset the set was drawn from (DatasetError if that is no longer prepared)."""
+def set_image_pixels(engine: Engine, set_id: int) -> np.ndarray | list[np.ndarray]:
+    """The set's pictures in pool order, as models start from them: CIFAKE's as one
+    (N, 32, 32, 3) uint8 array from the dataset the set was drawn from (DatasetError
+    if that is no longer prepared); an image set's as a list of (H, W, 3) pictures
+    at their own sizes."""
     row = q.get_set(engine, set_id)
     ids = tuple(r.image_id for r in q.set_images(engine, set_id))
     by_id = set_pixels(row.id, row.source, row.fingerprint, ids)
+    if is_image_set(row.source):
+        return [by_id[i] for i in ids]
     return np.stack([by_id[i] for i in ids]) if ids else np.zeros((0, 32, 32, 3), np.uint8)
+
+
+def set_picture(engine: Engine, set_id: int, image_id: str) -> np.ndarray:
+    """One picture of a set as models start from it (see set_image_pixels)."""
+    row = q.get_set(engine, set_id)
+    if is_image_set(row.source):
+        return set_pixels(row.id, row.source, row.fingerprint, (image_id,))[image_id]
+    ids = tuple(r.image_id for r in q.set_images(engine, set_id))
+    return set_pixels(row.id, row.source, row.fingerprint, ids)[image_id]
 
 
 # --- who counts -----------------------------------------------------------------
@@ -415,7 +423,8 @@ def analyse(engine: Engine, set_id: int, inclusion: Inclusion = Inclusion(),
                       if analysis_conditions.wanted(info.conditions) else None),
         exclusions=_exclusions(marked, rules, inclusion),
         by_device=_by_device(marked, all_answers, inclusion, info.size),
-        by_group=analysis_groups.by_group(answers, analysis_groups.image_groups(engine, info.source)),
+        by_group=analysis_groups.by_group(answers, analysis_groups.image_groups(engine, info.source), images,
+                                          tuple(c.key for c in comparisons)),
     )
 
 

@@ -1,6 +1,7 @@
 """`python -m study explain --checkpoint C IMAGE --out cam.png`: P(AI-generated)
-for one image and its Grad-CAM overlay as a PNG (the image enlarged with
-nearest-neighbour under the heat map)."""
+for one picture of any size and its Grad-CAM overlay as a PNG, drawn over the
+whole picture at display size (a small one enlarged with nearest-neighbour, the
+part the model did not see dimmed)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -41,17 +42,20 @@ def explain_command(args) -> int:
 
     image = read_image_file(args.image)  # before loading the model: a bad image fails fast
     loaded = live.load_model(args.checkpoint)
-    result = live.predict_and_explain(loaded, image.pixels, method=args.method, target_class=args.target_class)
-    _write_atomically(out, live.overlay_png(image.pixels, result.cam, opacity=args.opacity))
+    result = live.predict_and_explain(loaded, image.original, method=args.method, target_class=args.target_class)
+    _write_atomically(out, live.overlay_png(image.original, result, opacity=args.opacity))
 
     record = {"checkpoint": str(args.checkpoint), "model": loaded.spec.name, "image": str(args.image),
-              "out": str(out), "conversion": image.as_dict(), **result.as_dict()}
+              "out": str(out), "read": {"format": image.format, "original_size": list(image.original_size), "original_mode": image.original_mode,
+                       "steps": list(image.reading_steps)}, **result.as_dict()}
     target = record["target_class"] or "no class (class-free method)"
     lines = [
         f"P(AI-generated) = {result.p_ai:.4f}  predicted {result.predicted_name}",
         f"{args.method} for {target} at {result.layer} ({result.native_shape[0]}x{result.native_shape[1]} native)",
-        f"image: {image.description}",
-        f"overlay written to {out}",
+        f"image: {image.format} {image.original_size[0]}x{image.original_size[1]} {image.original_mode}"
+        + "".join(f"; {step}" for step in image.reading_steps),
+        live.model_input_text(result.view),
+        f"overlay written to {out} (over the whole picture)",
     ]
     if result.note:
         lines.insert(2, f"note: {result.note}")

@@ -27,6 +27,7 @@ def register(subparsers) -> None:
         "train", help="train a zoo model with its recipe (the paper's; cifake_resnet*: the fast one) and evaluate it")
     train.add_argument("--model", required=True, help="a zoo entry (see `python -m study models`)")
     _data_argument(train)
+    _resolution_argument(train, "default: the model's input size, e.g. 32 for the paper's CNNs and cifake_resnet")
     # Every option defaults to None: the model's recipe (TrainConfig.for_model) fills in what is not given.
     train.add_argument("--epochs", type=int, default=None, help=_default("epochs"))
     train.add_argument("--batch-size", type=int, default=None, help=_default("batch_size"))
@@ -78,6 +79,7 @@ def register(subparsers) -> None:
     evaluate = subparsers.add_parser("evaluate", help="score a checkpoint on a split of a dataset")
     evaluate.add_argument("--checkpoint", required=True, type=Path)
     _data_argument(evaluate)
+    _resolution_argument(evaluate, "default and only choice: the side the checkpoint was trained at")
     evaluate.add_argument("--split", default="test", choices=["test", "train"])
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
@@ -92,8 +94,15 @@ def register(subparsers) -> None:
 
 def _data_argument(parser) -> None:
     parser.add_argument("--data", default=None, metavar="SRC",
-                        help="a CIFAKE folder/zip/tar.gz (or a folder of them), or `demo` for the synthetic "
-                             "pool; default: the study's configured dataset")
+                        help="a CIFAKE folder/zip/tar.gz (or a folder of them), set:NAME for an imported image set "
+                             "(`python -m study data import`), or `demo` for the synthetic pool; default: the "
+                             "study's configured dataset")
+
+
+def _resolution_argument(parser, default: str) -> None:
+    parser.add_argument("--resolution", type=int, default=None, metavar="PX",
+                        help="image sets (--data set:NAME): the side each picture's centre square is brought to "
+                             f"for the model ({default}); CIFAKE is always 32")
 
 
 def check_splits(kind: str, dataset) -> None:
@@ -175,7 +184,7 @@ def train_command(args) -> int:
         pick_device(config.device)  # `--device cuda` without a GPU: one clear line before any data is decoded
     if model_cfg.get("pretrained") or model_cfg.get("weights"):
         build_model(config.model, model_cfg)  # fail on missing weights before decoding any data
-    dataset = load_source(args.data)
+    dataset = load_source(args.data, training_side(args, spec_probe))
     # before a run record or a model exists; a test on the originals is a filter experiment's
     check_splits("filter" if args.also_test_original else "train", dataset)
     bar = None if args.json else _ProgressBar(config.epochs)
@@ -211,6 +220,16 @@ def train_command(args) -> int:
         lines.append(f"seconds per epoch: {result['seconds_per_epoch']:.1f}")
     emit(result, args.json, lines)
     return 0
+
+
+def training_side(args, spec) -> int | None:
+    """The side of the training pictures: for an image set, --resolution or the
+    model's input size; for CIFAKE-like data None (their own 32)."""
+    from study.data.image_sets import is_image_set
+
+    if not is_image_set(args.data):
+        return args.resolution  # load_source refuses anything but 32 for CIFAKE
+    return args.resolution or int(spec.input_size[0])
 
 
 def config_from_args(args, model_cfg: dict) -> TrainConfig:
@@ -257,11 +276,16 @@ def _metric_lines(m: dict, label: str) -> list[str]:
 def evaluate_command(args) -> int:
     from study.data.active import load_source
     from study.ml.devices import pick_device
-    from study.ml.evaluation import evaluate_model, open_checkpoint
+    from study.data.image_sets import is_image_set
+    from study.ml.evaluation import evaluate_model, input_side, open_checkpoint
 
     device = pick_device(args.device)
     model, spec, meta = open_checkpoint(args.checkpoint, device=device)
-    dataset = load_source(args.data)
+    side = input_side(meta)
+    if args.resolution is not None and args.resolution != side:
+        raise StudyError(f"--resolution {args.resolution}: this checkpoint was trained on {side}x{side} pictures, "
+                         "so it is evaluated at that side")
+    dataset = load_source(args.data, side if is_image_set(args.data) else None)
     train_config = (meta.get("extra") or {}).get("train_config") or {}
     warnings = []
     if meta.get("dataset_fingerprint") and meta["dataset_fingerprint"] != dataset.fingerprint:
@@ -281,28 +305,31 @@ def evaluate_command(args) -> int:
     return 0
 
 
-def read_image_files(paths: list[Path]):
-    """Image files -> (N, 32, 32, 3) uint8, through the one decoder the app's
-    uploads and `explain` use (size caps, 16-bit, CMYK, alpha, animation)."""
+def read_image_files(paths: list[Path], side: int = 32):
+    """Image files -> (N, side, side, 3) uint8, each read by the one decoder the app's
+    uploads and `explain` use (size caps, 16-bit, CMYK, alpha, animation) and brought
+    to the model's side by the one rule (study.data.model_view: the centre square)."""
     import numpy as np
 
+    from study.data.model_view import model_view
     from study.data.uploads import read_image_file
 
-    return np.stack([read_image_file(path).pixels for path in paths])
+    return np.stack([model_view(read_image_file(path).original, side).pixels for path in paths])
 
 
 def predict_command(args) -> int:
     from models.predict import predict_proba
     from study.data import filters
-    from study.ml.evaluation import open_checkpoint
+    from study.ml.evaluation import input_side, open_checkpoint
 
     model, spec, meta = open_checkpoint(args.checkpoint)
-    images = read_image_files(args.images)
+    side = input_side(meta)
+    images = read_image_files(args.images, side)
     image_filter = ((meta.get("extra") or {}).get("train_config") or {}).get("filter")
     p_ai = predict_proba(model, filters.apply(image_filter, images), spec=spec)
     rows = [{"image": str(path), "p_ai": float(p), "predicted": class_name(predicted_label(p))}
             for path, p in zip(args.images, p_ai)]
     emit({"checkpoint": str(args.checkpoint), "model": meta["model"], "temperature": meta.get("temperature", 1.0),
-          "predictions": rows}, args.json,
+          "input_side": side, "predictions": rows}, args.json,
          [f"{r['p_ai']:.4f}  {r['predicted']:4s}  {r['image']}" for r in rows])
     return 0

@@ -10,7 +10,9 @@ from sqlalchemy import Engine
 from db import open_database
 from db.datasets import get_setting
 from study.config import get_settings
-from study.data.datasets import cached_dataset, load_dataset
+from study.data.datasets import SIZE, cached_dataset, load_dataset
+from study.data.image_set_training import image_set_dataset
+from study.data.image_sets import is_image_set
 from study.data.demo import demo_pool
 from study.data.sources import resolve_source
 from study.errors import DatasetError, StudyError
@@ -60,14 +62,22 @@ def active_dataset(engine: Engine):
         return _demo()
 
 
-def load_source(source: str | None):
+def load_source(source: str | None, side: int | None = None):
     """What a command or job names as its data (--data): `demo`, a dataset path
-    (decoded into the cache on first use), or None for the dataset the study is
-    configured with."""
+    (decoded into the cache on first use), an imported image set `set:NAME`
+    brought to side x side (default 32, CIFAKE's), or None for the dataset the
+    study is configured with. A side is only for image sets: CIFAKE is 32x32."""
     if source is None:
         source, _ = configured_source()
         if source is None:
-            raise StudyError("no dataset: give --data SRC (a CIFAKE folder or archive) or --data demo")
+            raise StudyError("no dataset: give --data SRC (a CIFAKE folder or archive, or set:NAME for an "
+                             "imported image set) or --data demo")
+    if is_image_set(source):
+        settings = get_settings()
+        return image_set_dataset(open_database(settings.database_url), source, side or SIZE)
+    if side is not None and side != SIZE:
+        raise StudyError(f"--resolution is for image sets (--data set:NAME); {source} is CIFAKE-like, "
+                         f"always {SIZE}x{SIZE}")
     if source == DEMO_SOURCE:
         return _demo()
     if not resolve_source(source).exists():

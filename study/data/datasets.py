@@ -23,12 +23,12 @@ from PIL import Image, ImageOps
 
 from study.config import get_settings
 from study.data import cache as data_cache
+from study.data.model_view import square
 from study.data.sources import RawImage, Tally, iter_images, resolve_source
 from study.errors import DatasetError
 from study.labels import CLASS_NAMES
 
 SIZE = 32
-RESIZE_FILTER = Image.Resampling.LANCZOS
 CONVERSION_METHOD = "centre-crop to square, then Pillow LANCZOS resize to 32x32 RGB (alpha dropped, 16-bit scaled to 8-bit)"
 CHUNK = 2048  # images per worker task: big enough to amortise pickling, small enough to pipeline
 _FORMATS = {".png": "PNG", ".webp": "WEBP"}  # anything else is tried as JPEG first
@@ -100,14 +100,7 @@ def _to_rgb32(image: Image.Image) -> np.ndarray:
         image = Image.fromarray(np.clip(deep >> 8, 0, 255).astype(np.uint8), "L")
     if image.mode != "RGB":
         image = image.convert("RGB")
-    width, height = image.size
-    if width != height:
-        side = min(width, height)
-        left, top = (width - side) // 2, (height - side) // 2
-        image = image.crop((left, top, left + side, top + side))
-    if image.size != (SIZE, SIZE):
-        image = image.resize((SIZE, SIZE), RESIZE_FILTER)
-    return np.asarray(image, dtype=np.uint8)
+    return np.asarray(square(image, SIZE), dtype=np.uint8)
 
 
 @functools.lru_cache(maxsize=None)
@@ -242,7 +235,7 @@ def duplicates_report(ids, splits, labels, images) -> tuple[np.ndarray, dict]:
         "across_labels": int((lowest != highest).sum()),
         "by_label": {name: int((in_group & (labels == value)).sum()) for value, name in enumerate(CLASS_NAMES)},
         "examples": examples,
-        "method": "identical decoded pixels (blake2b of the 3072 bytes)",
+        "method": "identical decoded pixels (blake2b of each image's bytes)",
     }
     return dup_count, report
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 from PIL import Image
 from sqlalchemy import Engine
 
@@ -197,3 +198,9 @@ def read_stored(sha256: str, *, thumb: bool = False) -> bytes:
     except FileNotFoundError:
         raise DatasetError(f"image {sha256[:12]}… is missing from the store at {path.parent}; import the set "
                            "again") from None
+
+
+def stored_rgb(sha256: str) -> np.ndarray:
+    """The stored picture's pixels, (H, W, 3) uint8 RGB (the store holds RGB PNGs only)."""
+    with Image.open(io.BytesIO(read_stored(sha256))) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.uint8)

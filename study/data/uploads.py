@@ -1,5 +1,5 @@
-"""Any image a person hands us (page upload, CLI path) -> 32x32 RGB uint8,
-with every conversion said out loud, and every bad file refused with one
+"""Any image a person hands us (page upload, CLI path) -> upright RGB uint8 at
+its own size (and CIFAKE's 32x32 view of it), with every conversion said out loud, and every bad file refused with one
 clear StudyError instead of a traceback. Nothing is written anywhere.
 
 Safety: the byte size is capped, the declared pixel size is checked from the
@@ -7,8 +7,9 @@ header BEFORE any pixel is decoded (Pillow's Image.open reads only the header),
 and Pillow's own decompression-bomb guard (Image.MAX_IMAGE_PIXELS) stays on as
 a second line. Truncated files are refused, never padded with grey.
 
-The resize rule is the dataset's (study.data): centre-crop to a square, then
-LANCZOS to 32x32, so an upload is treated like a CIFAKE image would be."""
+The resize rule is every model's (study/data/model_view.py): the centre square,
+LANCZOS to the model's side (32 for CIFAKE's models), so an upload is treated
+like a CIFAKE image would be."""
 from __future__ import annotations
 
 import io
@@ -18,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from study.data.datasets import RESIZE_FILTER, SIZE
+from study.data.datasets import SIZE
+from study.data.model_view import square
 from study.errors import StudyError
 
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF")  # what Pillow may try; anything else is refused
@@ -37,12 +39,14 @@ class ImageInputError(StudyError):
 
 @dataclass(frozen=True)
 class DecodedImage:
-    pixels: np.ndarray  # (32, 32, 3) uint8, read-only
+    pixels: np.ndarray  # (32, 32, 3) uint8, read-only: CIFAKE's view of it
+    original: np.ndarray  # (H, W, 3) uint8 upright RGB at its own size, read-only (what models' views start from)
     name: str
     format: str
     original_size: tuple[int, int]  # (width, height) as declared by the file
     original_mode: str
     steps: list[str] = field(default_factory=list)  # what was done, in order; empty = used as is
+    reading_steps: tuple[str, ...] = ()  # the steps to `original` alone (orientation, mode), not the 32x32 view's
 
     @property
     def converted(self) -> bool:
@@ -72,10 +76,12 @@ def read_image_file(path: str | Path) -> DecodedImage:
 def decode_image(data: bytes, name: str = "upload") -> DecodedImage:
     """Bytes of a PNG, JPEG, WebP or GIF -> 32x32 RGB uint8 and what was done to it."""
     rgb, fmt, (width, height), mode, steps = decode_rgb(data, name)
+    original = np.array(rgb, dtype=np.uint8)
+    reading_steps = tuple(steps)
     pixels = _to_32(rgb, steps)
-    pixels.flags.writeable = False
-    return DecodedImage(pixels=pixels, name=name, format=fmt, original_size=(width, height),
-                        original_mode=mode, steps=steps)
+    pixels.flags.writeable = original.flags.writeable = False
+    return DecodedImage(pixels=pixels, original=original, name=name, format=fmt, original_size=(width, height),
+                        original_mode=mode, steps=steps, reading_steps=reading_steps)
 
 
 def decode_rgb(data: bytes, name: str = "upload") -> tuple[Image.Image, str, tuple[int, int], str, list[str]]:
@@ -165,13 +171,4 @@ def _to_rgb(image: Image.Image, steps: list[str]) -> Image.Image:
 
 
 def _to_32(image: Image.Image, steps: list[str]) -> np.ndarray:
-    width, height = image.size
-    if width != height:
-        side = min(width, height)
-        left, top = (width - side) // 2, (height - side) // 2
-        image = image.crop((left, top, left + side, top + side))
-        steps.append(f"centre-cropped {width}x{height} to {side}x{side}")
-    if image.size != (SIZE, SIZE):
-        steps.append(f"resized {image.size[0]}x{image.size[1]} to {SIZE}x{SIZE} (LANCZOS)")
-        image = image.resize((SIZE, SIZE), RESIZE_FILTER)
-    return np.array(image, dtype=np.uint8)
+    return np.array(square(image, SIZE, steps), dtype=np.uint8)

@@ -17,7 +17,7 @@ from models.checkpoint import load_checkpoint
 from models.predict import predict_logits, to_tensor_nchw
 from models.registry import CheckpointError, ModelError
 from study.data import filters
-from study.data.datasets import content_groups
+from study.data.datasets import SIZE, content_groups
 from study.errors import StudyError
 from study.labels import CLASS_NAMES, FAKE, REAL, THRESHOLD, predicted_labels
 from study.ml import calibration
@@ -29,6 +29,13 @@ def open_checkpoint(path: str | Path, device: str | torch.device = "cpu"):
         return load_checkpoint(path, device=device)
     except (CheckpointError, ModelError) as err:
         raise StudyError(str(err)) from err
+
+
+def input_side(meta: dict) -> int:
+    """The side of the pictures a checkpoint's model was trained on: what every
+    picture is brought to before it (study.data.model_view); older checkpoints and
+    CIFAKE's: 32."""
+    return int((meta.get("extra") or {}).get("input_side") or SIZE)
 
 
 def compute_metrics(labels: np.ndarray, p_ai: np.ndarray, threshold: float = THRESHOLD) -> dict:

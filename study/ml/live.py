@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 from torch import nn
@@ -19,6 +20,7 @@ from torch import nn
 from models import explain as cam
 from models.registry import ModelError, ModelSpec
 from study.data import filters
+from study.data.model_view import View, model_view
 from study.errors import StudyError
 from study.labels import class_name
 from study.ml import evaluation  # by module, so that a test can stand in for open_checkpoint everywhere
@@ -105,6 +107,11 @@ class LoadedModel:
         return (self.meta.get("extra") or {}).get("run_id")
 
     @property
+    def input_side(self) -> int:
+        """The side of the pictures it was trained on: every picture is brought to it first."""
+        return evaluation.input_side(self.meta)
+
+    @property
     def title(self) -> str:
         run = f"run {self.run_id} " if self.run_id is not None else ""
         return f"{run}{self.spec.name}"
@@ -117,10 +124,11 @@ class LiveResult:
     true_label: int | None
     target_class: int | None
     method: str
-    cam: np.ndarray  # (32, 32) float32 in [0, 1]
+    cam: np.ndarray  # (side, side) float32 in [0, 1], over the model's view of the picture
     native_shape: tuple[int, int]
     layer: str
     note: str | None = None
+    view: View | None = None  # what the model saw of the picture (its square, its side, the steps)
 
     @property
     def predicted_name(self) -> str:
@@ -139,7 +147,10 @@ class LiveResult:
                 None if self.true_label is None else class_name(self.true_label), "correct": self.correct,
                 "method": self.method, "target_class": None if self.target_class is None else
                 class_name(self.target_class), "cam_layer": self.layer, "cam_native": list(self.native_shape),
-                "map_is_empty": self.map_is_empty, "note": self.note}
+                "map_is_empty": self.map_is_empty, "note": self.note,
+                "model_input": None if self.view is None else {
+                    "side": int(self.view.pixels.shape[0]), "square": list(self.view.box),
+                    "original_size": list(self.view.original_size), "steps": list(self.view.steps)}}
 
 
 def load_model(checkpoint_path: str | Path) -> LoadedModel:
@@ -150,14 +161,16 @@ def load_model(checkpoint_path: str | Path) -> LoadedModel:
     return LoadedModel(str(checkpoint_path), model, spec, meta)
 
 
-def predict_and_explain(loaded: LoadedModel, pixels: np.ndarray, *, method: str = cam.DEFAULT_METHOD,
+def predict_and_explain(loaded: LoadedModel, picture: np.ndarray, *, method: str = cam.DEFAULT_METHOD,
                         target_class: int | None = None, true_label: int | None = None) -> LiveResult:
-    """P(AI) and the CAM for one 32x32 RGB uint8 image, under the model's lock."""
-
-    pixels = np.asarray(pixels, dtype=np.uint8)
-    if pixels.shape != (32, 32, 3):
-        raise StudyError(f"expected one 32x32 RGB image, got shape {pixels.shape}")
-    seen = filters.apply(loaded.image_filter, pixels[None])[0]
+    """P(AI) and the CAM for one (H, W, 3) uint8 RGB picture of any size, as the
+    model takes it (its centre square at the model's side, study.data.model_view),
+    under the model's lock."""
+    picture = np.asarray(picture, dtype=np.uint8)
+    if picture.ndim != 3 or picture.shape[2] != 3:
+        raise StudyError(f"expected one RGB picture (height, width, 3), got shape {picture.shape}")
+    view = model_view(picture, loaded.input_side)
+    seen = filters.apply(loaded.image_filter, view.pixels[None])[0]
     try:
         with loaded.lock:
             result = cam.explain(loaded.model, seen, loaded.spec, method=method, target_class=target_class)
@@ -165,17 +178,37 @@ def predict_and_explain(loaded: LoadedModel, pixels: np.ndarray, *, method: str 
         raise StudyError(str(err)) from err
     return LiveResult(p_ai=result.p_ai, predicted=result.predicted, true_label=true_label,
                       target_class=result.target_class, method=result.method, cam=result.cam,
-                      native_shape=result.native_shape, layer=result.layer, note=result.note)
+                      native_shape=result.native_shape, layer=result.layer, note=result.note, view=view)
 
 
-def overlay_png(pixels: np.ndarray, cam_map: np.ndarray, opacity: float = cam.DEFAULT_OPACITY,
-                scale: int = cam.DISPLAY_SCALE) -> bytes:
-    """The overlay as PNG bytes (the page shows them, the CLI writes them)."""
-    return _png(cam.overlay(pixels, cam_map, opacity=opacity, scale=scale))
+def model_input_text(view: View | None) -> str:
+    """One line on what the model saw of the picture."""
+    if view is None:
+        return ""
+    side = view.pixels.shape[0]
+    width, height = view.original_size
+    if not view.steps:
+        return f"The model took the {side}x{side} picture as it is."
+    seen = "the whole picture" if view.whole else f"its centre square ({view.box[2]}x{view.box[2]} of {width}x{height}; " \
+                                                   "the rest is dimmed in the overlay)"
+    return f"The model saw {seen}, resized to {side}x{side}, the side it was trained on."
 
 
-def enlarged_png(pixels: np.ndarray, scale: int = cam.DISPLAY_SCALE) -> bytes:
-    return _png(cam.enlarge(pixels, scale))
+def overlay_png(picture: np.ndarray, result: LiveResult, opacity: float = cam.DEFAULT_OPACITY,
+                size: tuple[int, int] | None = None) -> bytes:
+    """The result's map over the whole picture it explains, as PNG bytes (the page
+    shows them, the CLI writes them, a survey hint freezes them): at display size
+    (models.explain.display_size) unless `size` is given."""
+    box = result.view.box if result.view is not None else (0, 0, picture.shape[1])
+    return _png(cam.overlay_on_original(picture, result.cam, box, opacity=opacity, size=size))
+
+
+def display_png(picture: np.ndarray) -> bytes:
+    """The picture at the size its overlay is drawn (small ones enlarged with whole pixels)."""
+    picture = np.asarray(picture, dtype=np.uint8)
+    width, height = cam.display_size(picture.shape[1], picture.shape[0])
+    shrink = width < picture.shape[1]
+    return _png(cv2.resize(picture, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_NEAREST))
 
 
 def _png(rgb: np.ndarray) -> bytes:

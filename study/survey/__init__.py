@@ -52,6 +52,7 @@ from study.survey.conditions import Condition, parse_conditions
 from study.survey.sets import (
     DEFAULT_CONSENT,
     DEFAULT_SIZE,
+    MAX_ENLARGE,
     SetSummary,
     all_summaries,
     change_design,
@@ -74,7 +75,7 @@ __all__ = [  # the names this facade re-exports on purpose
     "ALREADY_TOOK_PART", "INSTRUCTIONS_GUARD_MS", "NEW_IMAGE_GUARD_MS", "QUESTIONS_GUARD_MS",
     "AlreadyTookPart", "AnswerOutcome", "ConsentChanged", "Step", "SurveyLinkError", "Visit",
     "answer_questions", "begin", "consent", "consent_digest", "current_step", "parse_query", "render_png",
-    "submit_answer", "DEFAULT_CONSENT", "DEFAULT_SIZE", "SetSummary", "all_summaries", "close_set",
+    "submit_answer", "DEFAULT_CONSENT", "DEFAULT_SIZE", "MAX_ENLARGE", "SetSummary", "all_summaries", "close_set",
     "consent_text", "create_set", "default_exclusions", "edit_consent", "ensure_open_set", "open_set",
     "open_summary", "participant_order", "sample_balanced", "summary", "Condition", "parse_conditions",
     "set_conditions", "start_preview", "submit_first_answer", "continue_after_feedback", "submit_check",

@@ -55,16 +55,22 @@ def hint_run(engine: Engine, run_id: int) -> HintRun:
     return HintRun(int(run_id), path, digest.hexdigest())
 
 
-def compute_hints(run: HintRun, images: dict[str, np.ndarray], display_px: int) -> list[dict]:
-    """One row per image: the model's verdict, P(AI-generated) and its Grad-CAM overlay
-    at the survey's display size (the images as the dataset holds them, 32x32 RGB)."""
+def compute_hints(run: HintRun, images: dict[str, np.ndarray], display_px: int | None) -> list[dict]:
+    """One row per image: the model's verdict, P(AI-generated) and its Grad-CAM overlay.
+    images: CIFAKE's 32x32 pixels, whose overlay is enlarged (whole pixels) to about
+    display_px as the picture itself is; or an image set's pictures at their own size
+    (display_px None), whose overlay is drawn over the whole picture at display size
+    (models.explain.display_size), what the model did not see dimmed."""
     from study.ml import live  # torch: only a set with hinted conditions needs it
 
     loaded = live.load_model(run.checkpoint_path)
     rows = []
-    for image_id, pixels in images.items():
-        result = live.predict_and_explain(loaded, pixels)
-        scale = max(display_px // pixels.shape[0], 1)
+    for image_id, picture in images.items():
+        result = live.predict_and_explain(loaded, picture)
+        size = None
+        if display_px is not None:
+            scale = max(display_px // picture.shape[0], 1)
+            size = (picture.shape[1] * scale, picture.shape[0] * scale)
         rows.append({"image_id": image_id, "p_ai": float(result.p_ai), "verdict": int(result.predicted),
-                     "cam_png": live.overlay_png(pixels, result.cam, scale=scale)})
+                     "cam_png": live.overlay_png(picture, result, size=size)})
     return rows

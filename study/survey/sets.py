@@ -15,6 +15,7 @@ import db.conditions as qc
 import db.survey as q
 from study.data import active
 from study.data.image_sets import is_image_set
+from study.data.imports import stored_rgb
 from study.errors import DatasetError, StudyError
 from study.labels import FAKE, REAL, class_name
 from study.survey import hints as model_hints
@@ -223,9 +224,6 @@ def create_set(
                          "gives it with --hint-run RUN_ID")
     if hint_run_id is not None and not needs_hints(conditions):
         raise StudyError("--hint-run is only used by the model and model_cam conditions; add one to --conditions")
-    if from_image_set and needs_hints(conditions):
-        raise StudyError("model hints on an image set need the models to see pictures at their own size, which "
-                         "comes next (issue 15, models on any size); use control conditions for now")
     run = model_hints.hint_run(engine, hint_run_id) if hint_run_id is not None else None
     if not 0 <= seed < 2**31:
         raise StudyError(f"--seed must be between 0 and {2**31 - 1}, got {seed}")
@@ -234,8 +232,10 @@ def create_set(
     image_rows = draw_set_images(dataset, split, pool or size, seed, balance_by)
     hint_rows = []
     if run is not None:
-        pixels = {image_id: np.asarray(dataset.images[dataset.index_of(image_id)]) for image_id, _ in image_rows}
-        hint_rows = model_hints.compute_hints(run, pixels, DISPLAY_PX)
+        ids = tuple(image_id for image_id, _ in image_rows)
+        pictures = stored_pictures(ids) if from_image_set else \
+            {image_id: np.asarray(dataset.images[dataset.index_of(image_id)]) for image_id in ids}
+        hint_rows = model_hints.compute_hints(run, pictures, None if from_image_set else DISPLAY_PX)
     design = "pool" if pool else "fixed"
     kind = "demo" if dataset.is_demo else dataset.source if from_image_set else "CIFAKE"
     values = dict(
@@ -354,7 +354,8 @@ def change_design(
     hint_rows = []
     if run is not None and (run.run_id != row.hint_run_id or run.sha256 != row.hint_checkpoint_sha256):
         ids = tuple(r.image_id for r in q.set_images(engine, set_id))
-        hint_rows = model_hints.compute_hints(run, set_pixels(set_id, row.source, row.fingerprint, ids), DISPLAY_PX)
+        hint_rows = model_hints.compute_hints(run, set_pixels(set_id, row.source, row.fingerprint, ids),
+                                              None if is_image_set(row.source) else DISPLAY_PX)
     with q.write_transaction(engine) as conn:
         q.lock_set_for_change(conn, set_id)
         _refuse_once_consented(conn, set_id)  # again, inside the write: somebody may have just consented
@@ -449,12 +450,21 @@ def _require_set(engine_or_conn, set_id: int):
 
 # --- the set's pixels -----------------------------------------------------------
 
-@lru_cache(maxsize=8)
 def set_pixels(set_id: int, source: str, fingerprint: str, image_ids: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """The set's images by id, read once per process from the dataset it was drawn from."""
+    """The set's pictures by id as the models start from them: CIFAKE's 32x32 pixels
+    (read once per process from the dataset the set was drawn from), or an image set's
+    stored pictures at their own size (decoded on each call: they can be large)."""
     if is_image_set(source):
-        raise DatasetError(f"survey set {set_id} shows the image set {source[len('set:'):]!r} at its own "
-                           "resolution; the models' 32x32 view of it comes with models on any size (not yet)")
+        return stored_pictures(image_ids)
+    return _dataset_pixels(set_id, source, fingerprint, image_ids)
+
+
+def stored_pictures(image_ids: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return {image_id: stored_rgb(image_id) for image_id in image_ids}
+
+
+@lru_cache(maxsize=8)
+def _dataset_pixels(set_id: int, source: str, fingerprint: str, image_ids: tuple[str, ...]) -> dict[str, np.ndarray]:
     dataset = active.dataset_by_source(source)
     if dataset.fingerprint != fingerprint:
         raise DatasetError(

@@ -41,9 +41,11 @@ def test_an_upload_is_converted_shown_and_explained(finished_run):
                                    "image/png")).run()
     assert not at.exception and not at.error
     text = " ".join(m.value for m in at.markdown)
-    assert "Conversion:" in text and "centre-cropped 64x48 to 48x48" in text
+    assert "Read as:" in text and "PNG 64x48 RGB" in text
     assert "P(AI-generated) =" in text and "right" not in text  # no true label for an upload
-    assert len(at.image) >= 2  # the enlarged image and the CAM overlay
+    captions = " ".join(c.value for c in at.caption)
+    assert "centre square (48x48 of 64x48" in captions and "resized to 32x32" in captions
+    assert len(at.image) >= 2  # the picture and the CAM overlay over all of it
 
     at.slider[0].set_value(0.9).run()  # the opacity slider redraws without errors
     assert not at.exception and not at.error
@@ -137,3 +139,26 @@ def get_run_path(engine, run_id: int) -> str:
     from db.runs import get_run
 
     return get_run(engine, run_id)["checkpoint_path"]
+
+
+def test_a_picture_of_an_imported_image_set_is_explained_at_its_own_size(finished_run, tmp_path):
+    """A survey set drawn from an image set: its 300x200 pictures go to the model as
+    their centre square at the model's side, and the page says so."""
+    engine, _ = finished_run
+    from study import survey
+    from study.data.image_sets import pool
+    from study.data.imports import import_images
+
+    rng = np.random.default_rng(3)
+    for label in ("real", "fake"):
+        folder = tmp_path / "own" / label
+        folder.mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    import_images(engine, tmp_path / "own", "own")
+    info = survey.create_set(engine, pool(engine, "set:own"), size=4, seed=1)
+    at = page({"set": str(info.id), "image": "1"})
+    assert not at.exception and not at.error
+    captions = " ".join(c.value for c in at.caption)
+    assert "centre square (200x200 of 300x200" in captions and "resized to 32x32" in captions
+    assert any("P(AI-generated) =" in m.value for m in at.markdown) and len(at.image) >= 2

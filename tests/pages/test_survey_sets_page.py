@@ -153,3 +153,33 @@ def test_a_display_time_too_short_is_refused_before_anything_is_made(study_home)
     at.run()
     assert "--display-ms must be between 100 and 60000" in at.error[0].value
     assert next(b for b in at.button if b.label == "Create set").disabled
+
+
+def test_a_set_is_drawn_from_an_imported_image_set_with_its_enlargement_cap_and_balance(study_home, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from study.data.imports import import_images
+
+    rng = np.random.default_rng(2)
+    for label in ("real", "fake"):
+        for category in ("street", "portrait"):
+            folder = tmp_path / "own" / label / category
+            folder.mkdir(parents=True)
+            for i in range(3):
+                Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    import_images(survey_engine(), tmp_path / "own", "own")
+    at = researcher_page("survey_admin.py", timeout=60).run()
+    assert "Split" in [s.label for s in at.selectbox]  # the active dataset has splits; an image set has none
+    source = at.selectbox(key="create-source")
+    assert source.format_func("set:own").startswith("image set own (12 pictures")
+    source.set_value("set:own").run()
+    assert "Split" not in [s.label for s in at.selectbox]
+    at.number_input(key="create-max-enlarge").set_value(4)
+    at.radio(key="create-balance-by").set_value("category")
+    next(n for n in at.number_input if n.label == "Images per participant").set_value(8)
+    at.run()
+    button(at, "Create set").click().run()
+    assert not at.exception and not at.error, texts(at)
+    [created] = survey.all_summaries(survey_engine())
+    assert (created.source, created.split, created.max_enlarge, created.balance_by) == ("set:own", "all", 4, "category")

@@ -164,9 +164,10 @@ def test_cli_writes_the_overlay_and_reports_p_ai(tmp_path, checkpoint, capsys):
     assert 0.0 <= record["p_ai"] <= 1.0 and record["predicted"] in ("REAL", "FAKE")
     assert record["target_class"] == "FAKE" and record["method"] == "gradcam++"
     assert record["cam_native"] == [16, 16]
-    assert any("centre-cropped" in step for step in record["conversion"]["steps"])
-    with Image.open(out) as written:
-        assert written.size == (256, 256) and written.mode == "RGB"
+    assert record["model_input"]["side"] == 32 and record["model_input"]["square"] == [0, 16, 64]
+    assert record["model_input"]["steps"] == ["centre-cropped 64x96 to 64x64", "resized 64x64 to 32x32 (LANCZOS)"]
+    with Image.open(out) as written:  # over the whole 64x96 picture, enlarged 2x with whole pixels
+        assert written.size == (128, 192) and written.mode == "RGB"
 
 
 def test_cli_readable_output(tmp_path, checkpoint, capsys):

@@ -1,7 +1,7 @@
 """A survey drawn from a researcher's own image set (issue #15): each picture shown
 as the exact bytes stored at import, at its own size and never enlarged beyond the
-set's cap, thumbnails the same, a draw spread over categories, and what is not
-possible yet refused with a clear message."""
+set's cap, thumbnails the same, a draw spread over categories, and what does not
+apply refused with a clear message. Models on such sets: test_models_on_any_size.py."""
 from __future__ import annotations
 
 import io
@@ -75,15 +75,11 @@ def test_the_draw_spreads_each_label_over_the_categories(engine, image_set):
     assert survey.summary(engine, info.id).balance_by == "category"
 
 
-def test_what_does_not_apply_is_refused_clearly(engine, image_set, finished_run):
-    _, run_id = finished_run
+def test_what_does_not_apply_is_refused_clearly(engine, image_set):
     with pytest.raises(StudyError, match="--max-enlarge is for image sets"):
         survey.create_set(engine, active.dataset_by_source("demo"), size=4, seed=1, max_enlarge=2)
     with pytest.raises(StudyError, match="--max-enlarge must be between 1 and 16"):
         survey.create_set(engine, image_set, size=4, seed=1, max_enlarge=40)
-    with pytest.raises(StudyError, match="model hints on an image set"):
-        survey.create_set(engine, image_set, size=4, seed=1, conditions=survey.parse_conditions("model"),
-                          hint_run_id=run_id)
     with pytest.raises(StudyError, match="--balance-by needs an image set"):
         survey.create_set(engine, active.dataset_by_source("demo"), size=4, seed=1, balance_by="category")
     with pytest.raises(StudyError, match="there is no image set 'nope'; image sets: own"):

@@ -1,7 +1,8 @@
 """A survey on a researcher's own image set in a real browser (issue #15): each
 picture arrives as the exact PNG stored at import, is drawn at its own size (a
 small one enlarged no more than the set allows), and the page never carries a
-file name, a content hash or a label."""
+file name, a content hash or a label; with a model_cam hint the model's frozen
+map over the whole picture is shown beside it at the picture's own width."""
 from __future__ import annotations
 
 import json
@@ -53,3 +54,37 @@ def test_a_survey_on_an_image_set_shows_each_picture_as_stored_at_its_own_size(
         answer_button(page, k).click()
     page.get_by_text("You got").wait_for()
     assert shown == {320: 320, 48: 144}  # its own size; the 48 px one enlarged 3x, no more
+
+
+def test_a_model_cam_hint_on_an_image_set_is_the_frozen_map_over_the_whole_picture_at_its_width(
+        server_on_this_home, finished_run, new_person, tmp_path):
+    from sqlalchemy import text
+
+    engine, run_id = finished_run
+    rng = np.random.default_rng(4)
+    for label in ("real", "fake"):
+        (tmp_path / "own" / label).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)).save(
+                tmp_path / "own" / label / f"{i}.png")
+    import_images(engine, tmp_path / "own", "own")
+    survey.create_set(engine, pool(engine, "set:own"), size=2, seed=1,
+                      conditions=survey.parse_conditions("model_cam"), hint_run_id=run_id)
+    server = server_on_this_home.start()
+    page = new_person()
+    token = to_first_image(page, server, size=2)
+    order = participant(server, token).image_order
+    order = json.loads(order) if isinstance(order, str) else order
+    for k in range(1, 3):
+        page.get_by_text(f"Image {k} of 2", exact=True).wait_for()
+        answer_button(page, k).wait_for(state="visible")
+        with engine.connect() as conn:
+            frozen = conn.execute(text("SELECT cam_png FROM model_hint WHERE image_id = :i"), {"i": order[k - 1]}).scalar()
+        kind, body = served_image(page, '[data-testid="stImage"] img >> nth=1')
+        assert kind == "image/png" and body == bytes(frozen)  # the map frozen with the set, byte for byte
+        picture, evidence = (page.locator('[data-testid="stImage"] img').nth(i) for i in (0, 1))
+        assert evidence.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [300, 200]  # the whole picture
+        assert round(evidence.bounding_box()["width"]) == round(picture.bounding_box()["width"])
+        time.sleep(LOOK_S)
+        answer_button(page, k).click()
+    page.get_by_text("You got").wait_for()
