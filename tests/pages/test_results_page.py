@@ -97,7 +97,7 @@ def test_a_trained_model_is_compared_with_the_humans_on_the_same_images(with_sim
     assert "Cohen's kappa" in texts(at) and "tied images left out" in texts(at)
 
 
-def test_a_survey_on_an_image_set_shows_its_groups_and_says_the_models_cannot_see_it_yet(study_home, tmp_path):
+def test_a_survey_on_an_image_set_shows_its_groups_with_the_models_accuracy_on_each(finished_run, tmp_path):
     import numpy as np
     from PIL import Image
 
@@ -109,7 +109,7 @@ def test_a_survey_on_an_image_set_shows_its_groups_and_says_the_models_cannot_se
         (tmp_path / "own" / folder).mkdir(parents=True)
         for i in range(2):
             Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).save(tmp_path / "own" / folder / f"{i}.png")
-    engine = open_database(ensure_home().database_url)
+    engine, run_id = finished_run
     import_images(engine, tmp_path / "own", "own")
     survey.create_set(engine, pool(engine, "set:own"), size=8, seed=1)
     simulate(engine, 4, seed=2)
@@ -117,6 +117,7 @@ def test_a_survey_on_an_image_set_shows_its_groups_and_says_the_models_cannot_se
     at.toggle(key="include_simulated").set_value(True).run()
     assert not at.exception and not at.error
     assert "By generator and category" in [h.value for h in at.header]
-    assert any("comparing the trained models on it comes with models" in i.value for i in at.info)
+    assert at.multiselect(key="models").value == [f"run {run_id} lenet"]  # the model sees these 40x30 pictures
     [table] = [d for d in at.dataframe if "category" in d.value.columns]
     assert list(table.value["category"]) == ["street", "tiny"]
+    assert table.value[f"run {run_id} lenet accuracy"].between(0, 100).all()
