@@ -18,6 +18,7 @@ from ui.resources import engine as study_engine
 engine = study_engine()
 st.title(f"{answer_name(REAL)} or {answer_name(FAKE)}?")
 
+HALF_COLUMN_PX = 340  # half of the centred layout's ~704 px column, less the gap between two columns
 TOO_SOON = {
     "questions": "That click came less than a second after these questions appeared, so it was not counted "
                  "(it was probably the second half of a double click). Please answer, or skip, again.",
@@ -257,7 +258,10 @@ elif step.stage == "image":
                    "you can answer after it is hidden.")
         stimulus_timer.hide_images_after(step.display_left_ms, key=f"timer-{k}")
     if step.hint is not None and step.hint.cam_png is not None:
-        picture, evidence = st.columns(2)
+        # Side by side only where both fit half the column; a wider picture would spill over its
+        # map (Streamlit does not shrink a fixed-width image into a column), so the map goes below.
+        beside = step.display_width <= HALF_COLUMN_PX
+        picture, evidence = st.columns(2) if beside else (st.container(), st.container())
         picture.image(step.image_png, width=step.display_width, output_format="PNG", caption="The picture")
         evidence.image(step.hint.cam_png, width=step.display_width, output_format="PNG",
                        caption="Where the AI model looked: warm colours weighed most in its verdict")

@@ -2,7 +2,8 @@
 picture arrives as the exact PNG stored at import, is drawn at its own size (a
 small one enlarged no more than the set allows), and the page never carries a
 file name, a content hash or a label; with a model_cam hint the model's frozen
-map over the whole picture is shown beside it at the picture's own width."""
+map over the whole picture is shown at the picture's own width, below it when the
+two would not fit side by side."""
 from __future__ import annotations
 
 import json
@@ -65,8 +66,8 @@ def test_a_model_cam_hint_on_an_image_set_is_the_frozen_map_over_the_whole_pictu
     for label in ("real", "fake"):
         (tmp_path / "own" / label).mkdir(parents=True)
         for i in range(2):
-            Image.fromarray(rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)).save(
-                tmp_path / "own" / label / f"{i}.png")
+            Image.fromarray(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)).save(
+                tmp_path / "own" / label / f"{i}.png")  # wider than half the column: the map goes below
     import_images(engine, tmp_path / "own", "own")
     survey.create_set(engine, pool(engine, "set:own"), size=2, seed=1,
                       conditions=survey.parse_conditions("model_cam"), hint_run_id=run_id)
@@ -83,8 +84,10 @@ def test_a_model_cam_hint_on_an_image_set_is_the_frozen_map_over_the_whole_pictu
         kind, body = served_image(page, '[data-testid="stImage"] img >> nth=1')
         assert kind == "image/png" and body == bytes(frozen)  # the map frozen with the set, byte for byte
         picture, evidence = (page.locator('[data-testid="stImage"] img').nth(i) for i in (0, 1))
-        assert evidence.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [300, 200]  # the whole picture
-        assert round(evidence.bounding_box()["width"]) == round(picture.bounding_box()["width"])
+        assert evidence.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [640, 480]  # the whole picture
+        seen, shown = picture.bounding_box(), evidence.bounding_box()
+        assert round(shown["width"]) == round(seen["width"]) == 640
+        assert shown["y"] >= seen["y"] + seen["height"]  # below the picture, never over it
         time.sleep(LOOK_S)
         answer_button(page, k).click()
     page.get_by_text("You got").wait_for()
