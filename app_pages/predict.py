@@ -154,8 +154,7 @@ else:
         st.stop()
     pixels = decoded.original
     image_note = f"upload `{decoded.name}` · true label unknown"
-    st.markdown(f"**Read as:** {decoded.format} {decoded.original_size[0]}x{decoded.original_size[1]} "
-                f"{decoded.original_mode}" + "".join(f"; {step}" for step in decoded.reading_steps))
+    st.markdown(f"**Read as:** {decoded.read_as}")
 
 # --- the controls -------------------------------------------------------------------
 by_key = {c.key: c for c in choices}

@@ -15,7 +15,7 @@ from study.survey.conditions import BUILT_IN, FEEDBACK, HINT_TIMINGS
 from ui.auth import require_researcher
 from ui.clicks import once_button
 from ui.links import survey_link
-from ui.pickers import TRAIN_COMMAND, usable_run_select
+from ui.pickers import TRAIN_COMMAND, source_label, usable_run_select
 from ui.resources import engine as study_engine
 
 require_researcher()  # before anything is drawn: a refused visitor sees only the refusal
@@ -115,7 +115,7 @@ with st.container(border=True):
     drawn_from = st.selectbox(
         "Images from", [ACTIVE, *imported], key="create-source",
         format_func=lambda k: (f"{ACTIVE}: " + (f"the demo pool ({DEMO_NOTE})" if dataset.is_demo else dataset.source))
-        if k == ACTIVE else f"image set {k[len(image_sets.PREFIX):]} ({imported[k]['images']} pictures, long side "
+        if k == ACTIVE else f"{source_label(k)} ({imported[k]['images']} pictures, long side "
                             f"{imported[k]['long side (px)']} px)",
         help="An image set imported on the Setup page (or with `python -m study data import`) is shown at each "
              "picture's own resolution.")

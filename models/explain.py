@@ -229,6 +229,16 @@ def display_size(width: int, height: int) -> tuple[int, int]:
     return width, height
 
 
+def at_display_size(picture_rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+    """The picture at `size` (default display_size): enlarged with whole pixels, or
+    shrunk by area averaging."""
+    picture_rgb = np.asarray(picture_rgb, dtype=np.uint8)
+    height, width = picture_rgb.shape[:2]
+    out_w, out_h = size or display_size(width, height)
+    return cv2.resize(picture_rgb, (out_w, out_h),
+                      interpolation=cv2.INTER_NEAREST if out_w >= width else cv2.INTER_AREA)
+
+
 def overlay_on_original(original_rgb: np.ndarray, cam: np.ndarray, box: tuple[int, int, int], *,
                         opacity: float = DEFAULT_OPACITY, size: tuple[int, int] | None = None) -> np.ndarray:
     """The map of a model's square view (box = (left, top, side) in the original's
@@ -237,12 +247,9 @@ def overlay_on_original(original_rgb: np.ndarray, cam: np.ndarray, box: tuple[in
     picture dimmed, since the model did not see it."""
     if not 0.0 <= opacity <= 1.0:
         raise ValueError(f"opacity must be in [0, 1], not {opacity}")
-    original_rgb = np.asarray(original_rgb, dtype=np.uint8)
-    height, width = original_rgb.shape[:2]
-    out_w, out_h = size or display_size(width, height)
-    enlarging = out_w >= width
-    picture = cv2.resize(original_rgb, (out_w, out_h),
-                         interpolation=cv2.INTER_NEAREST if enlarging else cv2.INTER_AREA).astype(np.float32)
+    picture = at_display_size(original_rgb, size).astype(np.float32)
+    height, width = np.shape(original_rgb)[:2]
+    out_h, out_w = picture.shape[:2]
     left, top, side = box
     x0, y0 = round(left * out_w / width), round(top * out_h / height)
     x1, y1 = round((left + side) * out_w / width), round((top + side) * out_h / height)

@@ -47,8 +47,8 @@ from study.config import ensure_home
 from study.data.active import DEMO_SOURCE, configured_source
 from study.data.cache import CACHE_VERSION, cache_paths, source_fingerprint
 from study.data.datasets import default_cache_dir
-from study.data.image_sets import PREFIX, is_image_set
-from study.data.image_sets import summaries as image_set_summaries
+from study.data.image_sets import is_image_set
+from study.data.image_sets import sources as image_set_sources
 from study.database import study_engine
 from study.errors import DatasetError, StudyError
 from study.experiments.progress import fraction, read_progress
@@ -272,7 +272,7 @@ def data_choices(kind: str, engine=None) -> tuple[list[str], list[str]]:
     offered, left_out = [], []
     # Imported image sets: for a training (at a resolution of the form's choosing); the
     # experiments rerun the paper's tables on CIFAKE.
-    image_sets = [PREFIX + row["name"] for row in image_set_summaries(engine)] if kind == "train" else []
+    image_sets = image_set_sources(engine) if kind == "train" else []
     for source in [DEMO_SOURCE] + ([cifake] if cifake else []) + image_sets:
         problem = data_problem(kind, source)
         if problem:

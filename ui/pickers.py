@@ -14,7 +14,7 @@ from models.zoo import list_models
 from study import jobs
 from study.data import filters
 from study.data.active import DEMO_SOURCE
-from study.data.image_sets import PREFIX, is_image_set
+from study.data.image_sets import is_image_set, name_of
 from study.ml.devices import CHOICES as DEVICE_CHOICES
 from study.ml.recipe import TrainConfig
 from study.ml.runs import usable_runs
@@ -33,7 +33,7 @@ def source_label(source: str) -> str:
     if source == DEMO_SOURCE:
         return "demo (synthetic, not CIFAKE)"
     if is_image_set(source):
-        return f"image set {source[len(PREFIX):]}"
+        return f"image set {name_of(source)}"
     return source
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 import db.image_sets as image_set_rows
 from study.analysis import scores
-from study.data.image_sets import PREFIX, is_image_set
+from study.data.image_sets import is_image_set, name_of
 from study.labels import FAKE, REAL
 
 MIN_PEOPLE = 2
@@ -27,7 +27,7 @@ def image_groups(engine: Engine, source: str) -> pd.DataFrame:
     """image_id, generator, category of an image set's images ('' where unknown)."""
     if not is_image_set(source):
         return pd.DataFrame(columns=["image_id", *KINDS])
-    set_id = image_set_rows.image_set_id(engine, source[len(PREFIX):])
+    set_id = image_set_rows.image_set_id(engine, name_of(source))
     rows = image_set_rows.items_of(engine, set_id) if set_id is not None else []
     return pd.DataFrame([{"image_id": r.sha256, "generator": r.generator or "", "category": r.category or ""}
                          for r in rows], columns=["image_id", *KINDS])

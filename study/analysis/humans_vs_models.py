@@ -16,9 +16,6 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report, cohen_kappa_score, confusion_matrix
 
-from models.predict import predict_proba
-from study.data import filters
-from study.data.model_view import model_views
 from study.errors import StudyError
 from study.labels import CLASS_NAMES, FAKE, REAL, predicted_labels
 from study.ml import evaluation  # by module, so that a test can stand in for open_checkpoint everywhere
@@ -60,10 +57,7 @@ def predict_set(checkpoint_path: str, pictures: np.ndarray | list[np.ndarray]) -
     """P(AI) of each picture from one checkpoint: brought to the side its model was
     trained on (study.data.model_view; CIFAKE's 32x32 images are taken as they are),
     then the filter its run was trained with, so the model sees what it learned on."""
-    model, spec, meta = evaluation.open_checkpoint(checkpoint_path)
-    image_filter = ((meta.get("extra") or {}).get("train_config") or {}).get("filter")
-    views = model_views(pictures, evaluation.input_side(meta))
-    return predict_proba(model, filters.apply(image_filter, views), spec)
+    return evaluation.predict_pictures(*evaluation.open_checkpoint(checkpoint_path), pictures)
 
 
 def _report(labels, predicted) -> dict:

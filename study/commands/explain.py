@@ -46,14 +46,12 @@ def explain_command(args) -> int:
     _write_atomically(out, live.overlay_png(image.original, result, opacity=args.opacity))
 
     record = {"checkpoint": str(args.checkpoint), "model": loaded.spec.name, "image": str(args.image),
-              "out": str(out), "read": {"format": image.format, "original_size": list(image.original_size), "original_mode": image.original_mode,
-                       "steps": list(image.reading_steps)}, **result.as_dict()}
+              "out": str(out), "read_as": image.read_as, **result.as_dict()}
     target = record["target_class"] or "no class (class-free method)"
     lines = [
         f"P(AI-generated) = {result.p_ai:.4f}  predicted {result.predicted_name}",
         f"{args.method} for {target} at {result.layer} ({result.native_shape[0]}x{result.native_shape[1]} native)",
-        f"image: {image.format} {image.original_size[0]}x{image.original_size[1]} {image.original_mode}"
-        + "".join(f"; {step}" for step in image.reading_steps),
+        f"image: {image.read_as}",
         live.model_input_text(result.view),
         f"overlay written to {out} (over the whole picture)",
     ]

@@ -275,9 +275,9 @@ def _metric_lines(m: dict, label: str) -> list[str]:
 
 def evaluate_command(args) -> int:
     from study.data.active import load_source
-    from study.ml.devices import pick_device
     from study.data.image_sets import is_image_set
-    from study.ml.evaluation import evaluate_model, input_side, open_checkpoint
+    from study.ml.devices import pick_device
+    from study.ml.evaluation import evaluate_model, image_filter_of, input_side, open_checkpoint
 
     device = pick_device(args.device)
     model, spec, meta = open_checkpoint(args.checkpoint, device=device)
@@ -286,14 +286,13 @@ def evaluate_command(args) -> int:
         raise StudyError(f"--resolution {args.resolution}: this checkpoint was trained on {side}x{side} pictures, "
                          "so it is evaluated at that side")
     dataset = load_source(args.data, side if is_image_set(args.data) else None)
-    train_config = (meta.get("extra") or {}).get("train_config") or {}
     warnings = []
     if meta.get("dataset_fingerprint") and meta["dataset_fingerprint"] != dataset.fingerprint:
         warnings.append(f"this checkpoint was trained on another dataset (fingerprint "
                         f"{meta['dataset_fingerprint'][:12]}, this one {dataset.fingerprint[:12]})")
     if args.split == "train":
         warnings.append("evaluating on the train split: the model saw these images, so this is NOT a test accuracy")
-    metrics = evaluate_model(model, dataset, args.split, spec=spec, image_filter=train_config.get("filter"),
+    metrics = evaluate_model(model, dataset, args.split, spec=spec, image_filter=image_filter_of(meta),
                              device=device)
     for w in warnings:
         if not args.json:
@@ -318,15 +317,11 @@ def read_image_files(paths: list[Path], side: int = 32):
 
 
 def predict_command(args) -> int:
-    from models.predict import predict_proba
-    from study.data import filters
-    from study.ml.evaluation import input_side, open_checkpoint
+    from study.ml.evaluation import input_side, open_checkpoint, predict_pictures
 
     model, spec, meta = open_checkpoint(args.checkpoint)
     side = input_side(meta)
-    images = read_image_files(args.images, side)
-    image_filter = ((meta.get("extra") or {}).get("train_config") or {}).get("filter")
-    p_ai = predict_proba(model, filters.apply(image_filter, images), spec=spec)
+    p_ai = predict_pictures(model, spec, meta, read_image_files(args.images, side))
     rows = [{"image": str(path), "p_ai": float(p), "predicted": class_name(predicted_label(p))}
             for path, p in zip(args.images, p_ai)]
     emit({"checkpoint": str(args.checkpoint), "model": meta["model"], "temperature": meta.get("temperature", 1.0),

@@ -41,6 +41,16 @@ def is_image_set(source: str | None) -> bool:
     return bool(source) and str(source).startswith(PREFIX)
 
 
+def name_of(source: str) -> str:
+    """NAME of "set:NAME" (a bare NAME as it is)."""
+    return source[len(PREFIX):] if is_image_set(source) else source
+
+
+def sources(engine: Engine) -> list[str]:
+    """Every image set as a data source, "set:NAME", oldest first."""
+    return [PREFIX + row.name for row in q.list_image_sets(engine)]
+
+
 @dataclass(frozen=True, eq=False)
 class ImagePool:
     """An image set as a survey draws from it: the same attributes a survey reads of a
@@ -88,7 +98,7 @@ BALANCE_BY = ("generator", "category")
 
 def pool(engine: Engine, source: str) -> ImagePool:
     """The image set named by `source` ("set:NAME" or NAME)."""
-    name = source[len(PREFIX):] if is_image_set(source) else source
+    name = name_of(source)
     set_id = q.image_set_id(engine, name)
     if set_id is None:
         known = ", ".join(r.name for r in q.list_image_sets(engine)) or "none yet (`python -m study data import`)"

@@ -57,6 +57,13 @@ class DecodedImage:
         head = f"{self.format} {self.original_size[0]}x{self.original_size[1]} {self.original_mode}"
         return f"{head}: " + ("; ".join(self.steps) if self.steps else "already 32x32 RGB, used as is")
 
+    @property
+    def read_as(self) -> str:
+        """How the file was read into `original` (format, size, mode, and any orientation
+        or mode steps), without CIFAKE's 32x32 view: each model makes its own."""
+        head = f"{self.format} {self.original_size[0]}x{self.original_size[1]} {self.original_mode}"
+        return head + "".join(f"; {step}" for step in self.reading_steps)
+
     def as_dict(self) -> dict:
         return {"name": self.name, "format": self.format, "original_size": list(self.original_size),
                 "original_mode": self.original_mode, "steps": list(self.steps), "description": self.description}

@@ -14,10 +14,11 @@ from sklearn.metrics import classification_report, confusion_matrix
 
 from models.calibration import temperature_of
 from models.checkpoint import load_checkpoint
-from models.predict import predict_logits, to_tensor_nchw
+from models.predict import predict_logits, predict_proba, to_tensor_nchw
 from models.registry import CheckpointError, ModelError
 from study.data import filters
 from study.data.datasets import SIZE, content_groups
+from study.data.model_view import model_views
 from study.errors import StudyError
 from study.labels import CLASS_NAMES, FAKE, REAL, THRESHOLD, predicted_labels
 from study.ml import calibration
@@ -36,6 +37,19 @@ def input_side(meta: dict) -> int:
     picture is brought to before it (study.data.model_view); older checkpoints and
     CIFAKE's: 32."""
     return int((meta.get("extra") or {}).get("input_side") or SIZE)
+
+
+def image_filter_of(meta: dict) -> str | None:
+    """The image filter a checkpoint's run trained with: its pictures must pass it again."""
+    return ((meta.get("extra") or {}).get("train_config") or {}).get("filter")
+
+
+def predict_pictures(model, spec, meta: dict, pictures: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    """P(AI) of each picture as the checkpoint's model takes it: brought to the side it
+    was trained on (study.data.model_view; pictures already at that side as they are),
+    then through the filter its run trained with."""
+    views = model_views(pictures, input_side(meta))
+    return predict_proba(model, filters.apply(image_filter_of(meta), views), spec)
 
 
 def compute_metrics(labels: np.ndarray, p_ai: np.ndarray, threshold: float = THRESHOLD) -> dict:

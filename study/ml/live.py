@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 from torch import nn
@@ -100,7 +99,7 @@ class LoadedModel:
     @property
     def image_filter(self) -> str | None:
         """The filter the run trained with; its images must pass it again here."""
-        return ((self.meta.get("extra") or {}).get("train_config") or {}).get("filter")
+        return evaluation.image_filter_of(self.meta)
 
     @property
     def run_id(self) -> int | None:
@@ -205,10 +204,7 @@ def overlay_png(picture: np.ndarray, result: LiveResult, opacity: float = cam.DE
 
 def display_png(picture: np.ndarray) -> bytes:
     """The picture at the size its overlay is drawn (small ones enlarged with whole pixels)."""
-    picture = np.asarray(picture, dtype=np.uint8)
-    width, height = cam.display_size(picture.shape[1], picture.shape[0])
-    shrink = width < picture.shape[1]
-    return _png(cv2.resize(picture, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_NEAREST))
+    return _png(cam.at_display_size(picture))
 
 
 def _png(rgb: np.ndarray) -> bytes:

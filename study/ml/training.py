@@ -465,7 +465,7 @@ def run_training(config: TrainConfig, dataset, *, engine=None, callbacks: Sequen
             checkpoint_path_for(run_id, config.model), result.model, metrics=metrics,
             dataset_fingerprint=dataset.fingerprint,
             extra={"train_config": config.to_dict(), "run_id": run_id, "device": result.device,
-                   "input_side": int(dataset.images.shape[1]), "data_source": str(getattr(dataset, "source", ""))},
+                   "input_side": int(dataset.images.shape[1])},
         )
         db_runs.finish_run(engine, run_id, "finished", metrics=metrics, checkpoint_path=str(path))
         return {**summary, "metrics": metrics, "checkpoint": str(path)}

@@ -233,9 +233,8 @@ def create_set(
     hint_rows = []
     if run is not None:
         ids = tuple(image_id for image_id, _ in image_rows)
-        pictures = stored_pictures(ids) if from_image_set else \
-            {image_id: np.asarray(dataset.images[dataset.index_of(image_id)]) for image_id in ids}
-        hint_rows = model_hints.compute_hints(run, pictures, None if from_image_set else DISPLAY_PX)
+        pictures = stored_pictures(ids) if from_image_set else _pictures_of(dataset, ids)
+        hint_rows = _hints(run, pictures, dataset.source)
     design = "pool" if pool else "fixed"
     kind = "demo" if dataset.is_demo else dataset.source if from_image_set else "CIFAKE"
     values = dict(
@@ -354,8 +353,7 @@ def change_design(
     hint_rows = []
     if run is not None and (run.run_id != row.hint_run_id or run.sha256 != row.hint_checkpoint_sha256):
         ids = tuple(r.image_id for r in q.set_images(engine, set_id))
-        hint_rows = model_hints.compute_hints(run, set_pixels(set_id, row.source, row.fingerprint, ids),
-                                              None if is_image_set(row.source) else DISPLAY_PX)
+        hint_rows = _hints(run, set_pixels(set_id, row.source, row.fingerprint, ids), row.source)
     with q.write_transaction(engine) as conn:
         q.lock_set_for_change(conn, set_id)
         _refuse_once_consented(conn, set_id)  # again, inside the write: somebody may have just consented
@@ -367,6 +365,12 @@ def change_design(
         q.update_set(conn, set_id, attention_checks=int(checks_k), exclusion_rules=rules.as_dict(),
                      hint_run_id=run.run_id if run else None, hint_checkpoint_sha256=run.sha256 if run else None)
     return summary(engine, set_id)
+
+
+def _hints(run, pictures: dict[str, np.ndarray], source: str) -> list[dict]:
+    """The frozen hints: an image set's maps at each picture's display size, CIFAKE's
+    enlarged with its pictures to DISPLAY_PX."""
+    return model_hints.compute_hints(run, pictures, None if is_image_set(source) else DISPLAY_PX)
 
 
 def _refuse_once_consented(engine_or_conn, set_id: int) -> None:
@@ -471,4 +475,8 @@ def _dataset_pixels(set_id: int, source: str, fingerprint: str, image_ids: tuple
             f"survey set {set_id} was drawn from a different version of {source} "
             "(its fingerprint changed); prepare the original data again or create a new set"
         )
+    return _pictures_of(dataset, image_ids)
+
+
+def _pictures_of(dataset, image_ids: tuple[str, ...]) -> dict[str, np.ndarray]:
     return {image_id: np.asarray(dataset.images[dataset.index_of(image_id)]) for image_id in image_ids}
